@@ -1,0 +1,129 @@
+"""Join the annotators' decisions with the canonical records read by the pipeline's own readers.
+
+    python corpora/sampling/build_corpus.py ../shared/data corpora
+
+Writes ``corpora/diplomacy_strategies.jsonl`` (final labels: primary annotation, replaced by the
+adjudicated label where the double annotation disagreed) and ``corpora/agreement.json``.
+Handles of private individuals are pseudonymised with a keyed hash (see DATASHEET.md). The
+default key is fixed so that rebuilds are reproducible; set CORPUS_PSEUDONYM_KEY to use a
+private key instead (post ids still allow anyone to look a post up on TikTok).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pipeline.agreement import agreement_report  # noqa: E402
+from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
+from pipeline.schema import POST_FIELDS, EXTRA_FIELDS, validate_labels  # noqa: E402
+
+SOURCES = {
+    "jp_gov_tiktokapi": ["jp_gov_tiktokapi/videos_flat.csv"],
+    "eu24_war_abortion_aiforensics": ["eu24_war_abortion_aiforensics/videos_dedup.csv"],
+    "research_api_us2024_cns": ["research_api_us2024_cns/videos_dedup.jsonl"],
+    "zeeschuimer_tiktok_fosfor": ["zeeschuimer_tiktok_fosfor/tiktok-test.ndjson"],
+    "nepal_election2022_tiktok": ["nepal_election2022_tiktok/Sample_150_Test_Coherence.csv"],
+    "romania2024_commercial_content_medialab": ["romania2024_commercial_content_medialab/romania-20241106-20241206-ocr.csv"],
+}
+TRANSCRIPTS = {"eu24_war_abortion_aiforensics": "eu24_war_abortion_aiforensics/transcripts"}
+ANNOTATED_AT = "2026-11-24"
+KEEP = list(POST_FIELDS) + ["actor_name", "region", "duet_from", "stitch_from", "transcript_source"]
+
+
+def public_accounts(path: Path) -> set[str]:
+    return {ln.split("#")[0].strip().lower() for ln in open(path, encoding="utf-8") if ln.split("#")[0].strip()}
+
+
+def pseudonym(handle: str, key: bytes) -> str:
+    return "user_" + hmac.new(key, handle.lower().encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def main(data_root: str, corpora: str) -> None:
+    root, out = Path(data_root), Path(corpora)
+    ann = out / "annotations"
+    pool = {json.loads(l)["uid"]: json.loads(l) for l in open(out / "sampling/manifest.jsonl", encoding="utf-8")}
+    primary: dict[str, dict] = {}
+    for f in sorted(glob.glob(str(ann / "labels_batch_*.jsonl"))):
+        batch = re.search(r"batch_(\d+)", f).group(1)
+        for line in open(f, encoding="utf-8"):
+            o = json.loads(line)
+            o["annotator"] = f"ann-b{batch}"
+            primary[o["uid"]] = o
+    second = {}
+    for f in sorted(glob.glob(str(ann / "labels_double_*.jsonl"))):
+        for line in open(f, encoding="utf-8"):
+            o = json.loads(line)
+            o["annotator"] = "ann-d" + re.search(r"double_(\d+)", f).group(1)
+            second[o["uid"]] = o
+    adjudicated = {}
+    for f in sorted(glob.glob(str(ann / "adjudication_*.jsonl"))):
+        for line in open(f, encoding="utf-8"):
+            o = json.loads(line)
+            adjudicated[o["uid"]] = o
+    missing = set(pool) - set(primary)
+    if missing:
+        raise SystemExit(f"{len(missing)} pooled posts have no annotation, e.g. {sorted(missing)[:3]}")
+
+    records: dict[str, dict] = {}
+    for source, files in SOURCES.items():
+        tdir = root / TRANSCRIPTS[source] if source in TRANSCRIPTS else None
+        stats = IngestStats()
+        for item in iter_posts([root / f for f in files], transcripts=tdir, stats=stats):
+            if isinstance(item, dict):
+                records[f"{source}:{item['post_id']}"] = item
+        print(source, stats.summary())
+
+    key = os.environ.get("CORPUS_PSEUDONYM_KEY", "tiktok-diplomacy-corpus-v1").encode()
+    public = public_accounts(out / "public_accounts.txt")
+    rows = []
+    for uid, p in pool.items():
+        rec = records.get(uid)
+        if rec is None:
+            raise SystemExit(f"{uid}: annotated post not found by the readers")
+        final = adjudicated.get(uid, primary[uid])
+        row = {k: rec.get(k) for k in KEEP if rec.get(k) not in (None, "", [])}
+        row["source_file"] = os.path.relpath(rec["source_file"], root)
+        row["source"] = p["source"]
+        row["sampling"] = p["sampling"]
+        row["labels"] = validate_labels(final["labels"])
+        row["annotator"] = primary[uid]["annotator"] + (f"+{second[uid]['annotator']}" if uid in second else "")
+        if uid in adjudicated:
+            row["annotator"] += f"+{adjudicated[uid]['adjudicator']}"
+        row["annotated_at"] = ANNOTATED_AT
+        row["note"] = adjudicated[uid]["rule"] if uid in adjudicated else primary[uid].get("note", "")
+        handle = (row.get("actor") or "").lower()
+        if handle and handle not in public:
+            row["actor"] = pseudonym(handle, key)
+            row.pop("actor_name", None)
+        private_mentions = [m for m in row.get("mentions", []) if m.lower() not in public]
+        if private_mentions:
+            row["mentions"] = [pseudonym(m, key) if m in private_mentions else m for m in row["mentions"]]
+            for field in ("caption", "transcript", "on_screen_text"):
+                if row.get(field):
+                    for m in private_mentions:
+                        row[field] = re.sub(rf"@{re.escape(m)}\b", "@" + pseudonym(m, key), row[field], flags=re.I)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["source"], r["post_id"]))
+    with open(out / "diplomacy_strategies.jsonl", "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} annotated posts -> {out / 'diplomacy_strategies.jsonl'}")
+
+    pairs = [(primary[u]["labels"], second[u]["labels"]) for u in second]
+    report = agreement_report(pairs)
+    report["n_disagreements_adjudicated"] = len(adjudicated)
+    (out / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,188 @@
+"""The strategy classifier: a scikit-learn estimator over post records.
+
+Features (:mod:`pipeline.features`): spaCy word uni/bigrams of caption + on-screen text,
+transcript words, bounded character n-grams (scripts without spaces), cue-phrase counts and
+metadata flags → one calibrated linear model per label, with per-label decision thresholds
+tuned by cross-validation and stored with the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .features import PostPreprocessor
+from .schema import labels as label_names
+
+log = logging.getLogger(__name__)
+
+THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.01), 2)
+
+
+def to_indicator(y: Any, classes: tuple[str, ...]) -> np.ndarray:
+    """Label lists (``[["crisis_messaging"], []]``) or an indicator matrix → int array (n, n_labels)."""
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        return y.astype(int)
+    rows = list(y)
+    if rows and isinstance(rows[0], (list, tuple, set)):
+        return np.array([[int(c in set(r)) for c in classes] for r in rows], dtype=int).reshape(len(rows), len(classes))
+    return np.asarray(rows, dtype=int)
+
+
+def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Per-label threshold maximising F1 on out-of-fold probabilities (ties → closest to 0.5)."""
+    out = np.full(Y.shape[1], 0.5)
+    for j in range(Y.shape[1]):
+        best, best_f1 = 0.5, -1.0
+        for t in sorted(THRESHOLD_GRID, key=lambda t: abs(t - 0.5)):
+            pred = P[:, j] >= t
+            tp = int((pred & (Y[:, j] == 1)).sum())
+            denom = int(pred.sum()) + int(Y[:, j].sum())
+            f1 = 2 * tp / denom if denom else 0.0
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = float(t), f1
+        out[j] = best
+    return out
+
+
+class StrategyClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label diplomacy-strategy classifier over post records.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength of each label's logistic regression.
+    use_chars : bool
+        Add character 2–4-grams of caption + on-screen text (needed for Japanese and noisy OCR).
+    max_char_features : int
+        Bound on the character n-gram vocabulary (they are the costliest features).
+    max_word_features : int
+        Bound on the word n-gram vocabulary.
+    calibration_folds : int
+        Folds of the sigmoid (Platt) calibration of each label's scores.
+    threshold_folds : int
+        Folds of the cross-validation that tunes per-label thresholds; 0 keeps 0.5.
+    random_state : int
+        Seed for fold assignment.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        Label names, in column order of :meth:`predict_proba`.
+    thresholds_ : ndarray of float
+        Per-label decision thresholds.
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted feature pipeline and calibrated one-vs-rest model.
+    cv_probabilities_ : ndarray or None
+        Out-of-fold probabilities from threshold tuning (for the model card).
+    """
+
+    def __init__(self, C: float = 4.0, use_chars: bool = True, max_char_features: int = 60000,
+                 max_word_features: int = 50000, calibration_folds: int = 3, threshold_folds: int = 5,
+                 random_state: int = 0) -> None:
+        self.C = C
+        self.use_chars = use_chars
+        self.max_char_features = max_char_features
+        self.max_word_features = max_word_features
+        self.calibration_folds = calibration_folds
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    def _build(self) -> Pipeline:
+        word = dict(token_pattern=r"[^ ]+", lowercase=False, sublinear_tf=True, min_df=2, dtype=np.float32)
+        transformers = [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), max_features=self.max_word_features, **word), "words"),
+            ("transcript", TfidfVectorizer(ngram_range=(1, 1), max_features=20000, **word), "transcript_words"),
+            ("meta", DictVectorizer(), "meta"),
+        ]
+        if self.use_chars:
+            transformers.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
+                                                          sublinear_tf=True, max_features=self.max_char_features,
+                                                          dtype=np.float32), "chars"))
+        base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds) \
+            if self.calibration_folds >= 2 else base
+        return Pipeline([
+            ("prep", PostPreprocessor()),
+            ("features", ColumnTransformer(transformers, sparse_threshold=1.0)),
+            ("model", OneVsRestClassifier(model)),
+        ])
+
+    def fit(self, X: Any, y: Any) -> "StrategyClassifier":
+        """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix)."""
+        self.classes_ = np.array(label_names(), dtype=object)
+        X = list(X) if not hasattr(X, "iloc") else X
+        Y = to_indicator(y, tuple(self.classes_))
+        if Y.shape != (len(X), len(self.classes_)):
+            raise ValueError(f"y must have one row per post and {len(self.classes_)} label columns; got {Y.shape}")
+        for j, name in enumerate(self.classes_):
+            if Y[:, j].sum() < max(2, self.calibration_folds):
+                raise ValueError(f"label {name!r} has {int(Y[:, j].sum())} positive posts; "
+                                 f"need at least {max(2, self.calibration_folds)} to train")
+        # Pre-compute features input once: tokenisation is the costly step.
+        prepped = PostPreprocessor().transform(X)
+        self.cv_probabilities_ = None
+        if self.threshold_folds >= 2:
+            oof = np.zeros(Y.shape, dtype=float)
+            folds = KFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(prepped):
+                pipe = self._build()
+                pipe.steps[0] = ("prep", "passthrough")
+                pipe.fit(prepped.iloc[train], Y[train])
+                oof[test] = pipe.predict_proba(prepped.iloc[test])
+            self.cv_probabilities_ = oof
+            self.thresholds_ = best_thresholds(Y, oof)
+        else:
+            self.thresholds_ = np.full(len(self.classes_), 0.5)
+        pipe = self._build()
+        pipe.steps[0] = ("prep", "passthrough")
+        pipe.fit(prepped, Y)
+        pipe.steps[0] = ("prep", PostPreprocessor())
+        self.pipeline_ = pipe
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probability of each label, shape (n_posts, n_labels)."""
+        check_is_fitted(self, "pipeline_")
+        X = list(X) if not hasattr(X, "iloc") else X
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return self.pipeline_.predict_proba(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Indicator matrix (n_posts, n_labels) using the tuned per-label thresholds."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def predict_labels(self, X: Any) -> list[list[str]]:
+        """Label-name lists, one per post."""
+        return [[c for c, v in zip(self.classes_, row) if v] for row in self.predict(X)]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Macro-averaged F1 (the project's headline metric)."""
+        from sklearn.metrics import f1_score
+
+        return float(f1_score(to_indicator(y, tuple(label_names())), self.predict(X), average="macro",
+                              zero_division=0))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def clone_classifier(clf: StrategyClassifier) -> StrategyClassifier:
+    return clone(clf)

@@ -1,0 +1,171 @@
+"""Command-line interface: thin typer wrappers over the stage functions.
+
+Exit codes: 0 success; 1 expected failure (one line on stderr naming the file and what to
+do); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
+
+ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
+                                                  file_okay=False)]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
+    if not columns:
+        return None
+    out = {}
+    for c in columns:
+        field, sep, src = c.partition("=")
+        if not sep or not field.strip() or not src.strip():
+            raise typer.BadParameter(f"{c!r}: use FIELD=COLUMN, e.g. --column caption=description", param_hint="--column")
+        out[field.strip()] = src.strip()
+    from .schema import EXTRA_FIELDS, POST_FIELDS
+
+    unknown = [f for f in out if f not in POST_FIELDS and f not in EXTRA_FIELDS]
+    if unknown:
+        raise typer.BadParameter(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(POST_FIELDS)}",
+                                 param_hint="--column")
+    return out
+
+
+@app.command()
+def label(
+    inputs: Annotated[list[Path], typer.Argument(help="Export files: Research API JSON/JSONL, Zeeschuimer NDJSON, "
+                                                      "yt-dlp info JSON, CSV/JSONL/Parquet (optionally .gz).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
+    model: ModelOpt = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
+    transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
+                                                        file_okay=False)] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
+    column: Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column: FIELD=COLUMN (repeatable).")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
+) -> None:
+    """Label each post with zero or more diplomacy strategies and calibrated scores."""
+    from .errors import PipelineError
+    from .ingest import FORMATS
+    from .label import label_files
+
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    cols = _parse_columns(column)
+    try:
+        run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
+                          columns=cols, chunk_size=chunk_size)
+    except PipelineError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(run.stats.summary(run.labelled), err=True)
+    if run.stats.without_text:
+        typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
+                   "(labelled from their flags only)", err=True)
+    typer.echo(f"labelled posts: {run.output}", err=True)
+    typer.echo(f"rejects: {run.rejects}", err=True)
+
+
+@app.command()
+def train(
+    corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s): post records plus 'labels'.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model directory to write.", file_okay=False)],
+    config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
+) -> None:
+    """Train the strategy classifier on annotated corpora and save a verified model directory."""
+    from .errors import PipelineError
+    from .train import train as run_train
+
+    try:
+        meta = run_train(corpus, output, config)
+    except PipelineError as exc:
+        _fail(str(exc))
+        return
+    tc = meta["training_corpus"]
+    typer.echo(f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
+               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()), err=True)
+    typer.echo(f"model: {output}", err=True)
+
+
+@app.command()
+def evaluate(
+    corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s) to evaluate on.")],
+    model: ModelOpt = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.", dir_okay=False)] = None,
+    report_dir: Annotated[Optional[Path], typer.Option(help="Write report.md, metrics.json and misclassified.jsonl here.",
+                                                       file_okay=False)] = None,
+    cv: Annotated[int, typer.Option(help="Cross-validate the training config with K folds instead of testing a model (0 = off).",
+                                    min=0)] = 0,
+    config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
+) -> None:
+    """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs."""
+    import json
+
+    from .errors import PipelineError
+    from .evaluate import evaluate as run_eval
+
+    if cv == 1:
+        raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
+    try:
+        result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap)
+    except PipelineError as exc:
+        _fail(str(exc))
+        return
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    ci = result["bootstrap_ci"]["macro_f1"]
+    if result.get("warning"):
+        typer.echo(f"warning: {result['warning']}", err=True)
+    typer.echo(f"{result['mode']}: macro-F1 {result['macro_f1']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), "
+               f"micro-F1 {result['micro_f1']:.3f} on {result['n_posts']} posts")
+    for n, m in result["per_label"].items():
+        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']})")
+    if "keyword_baseline" in result:
+        typer.echo(f"  keyword baseline macro-F1 {result['keyword_baseline']['macro_f1']:.3f}")
+
+
+@app.command()
+def report(
+    labelled: Annotated[Path, typer.Argument(help="Output of 'label' (.jsonl, .csv or .parquet).", dir_okay=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Report directory.", file_okay=False)],
+    actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
+                                                   dir_okay=False)] = None,
+) -> None:
+    """Per-actor and per-actor-type strategy shares (with Wilson 95% intervals) from labelled posts."""
+    from .errors import PipelineError
+    from .report import report as run_report
+
+    try:
+        written = run_report(labelled, output, actors)
+    except PipelineError as exc:
+        _fail(str(exc))
+        return
+    for name, path in written.items():
+        typer.echo(f"{name}: {path}", err=True)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Text and metadata features: spaCy tokenisation per language, cue phrases, metadata flags.
+
+:class:`PostPreprocessor` turns post records into the columns the vectorisers read; it is
+a stateless scikit-learn transformer, so it pickles small (spaCy pipelines are rebuilt
+lazily per process, never pickled).
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .clean import clean_record
+from .language import record_language
+from .schema import CONFIG_DIR, labels
+
+log = logging.getLogger(__name__)
+
+#: spaCy blank pipelines used for these languages; others use the multilingual ``xx`` tokenizer.
+SPACY_LANGS = frozenset({"ja", "en", "ro", "ne", "hi", "tr", "es", "pt", "fr", "de", "nl", "pl", "it", "id",
+                         "ru", "uk", "ar", "he", "fa", "ms", "tl", "az"})
+MAX_TRANSCRIPT_CHARS = 4000
+MAX_TEXT_CHARS = 6000
+
+
+@lru_cache(maxsize=None)
+def spacy_pipeline(lang: str):
+    """A blank spaCy pipeline for ``lang`` (``ja`` uses SudachiPy with its bundled dictionary)."""
+    import spacy
+
+    code = lang if lang in SPACY_LANGS else "xx"
+    try:
+        return spacy.blank(code)
+    except Exception as exc:  # a language whose extra dependencies are missing
+        log.warning("spaCy blank(%r) unavailable (%s); using the multilingual tokenizer", code, exc)
+        return spacy.blank("xx")
+
+
+@lru_cache(maxsize=1)
+def cue_phrases() -> dict[str, list[str]]:
+    with open(CONFIG_DIR / "cues.toml", "rb") as fh:
+        cfg = tomllib.load(fh)
+    return {label: list(cfg.get(label, {}).get("phrases", [])) for label in labels()}
+
+
+@lru_cache(maxsize=None)
+def cue_matcher(lang: str):
+    """A PhraseMatcher on lower-cased tokens with one match id per label."""
+    from spacy.matcher import PhraseMatcher
+
+    nlp = spacy_pipeline(lang)
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for label, phrases in cue_phrases().items():
+        matcher.add(label, [nlp.make_doc(p) for p in phrases])
+    return matcher
+
+
+def _tokens(texts: Sequence[str], lang: str) -> tuple[list[str], list[dict[str, int]]]:
+    """Space-joined lower-cased tokens and per-label cue counts for texts in one language."""
+    nlp = spacy_pipeline(lang)
+    matcher = cue_matcher(lang)
+    joined, cues = [], []
+    for doc in nlp.tokenizer.pipe(texts, batch_size=256):
+        joined.append(" ".join(t.lower_ for t in doc if not t.is_space and not t.is_punct))
+        counts: dict[str, int] = {}
+        for match_id, _, _ in matcher(doc):
+            name = nlp.vocab.strings[match_id]
+            counts[name] = counts.get(name, 0) + 1
+        cues.append(counts)
+    return joined, cues
+
+
+def _ensure_clean(rec: dict[str, Any]) -> dict[str, Any]:
+    if "caption_clean" not in rec:
+        rec = clean_record(dict(rec))
+    if not rec.get("language"):
+        rec = dict(rec)
+        rec["language"] = record_language(rec)
+    return rec
+
+
+def _meta(rec: dict[str, Any]) -> dict[str, float]:
+    m: dict[str, float] = {}
+    if rec.get("paid_partnership"):
+        m["flag=paid_partnership"] = 1.0
+    if rec.get("is_ad"):
+        m["flag=is_ad"] = 1.0
+    if rec.get("duet_from"):
+        m["flag=duet"] = 1.0
+    if rec.get("stitch_from"):
+        m["flag=stitch"] = 1.0
+    n_mentions = len(rec.get("mentions") or [])
+    if n_mentions:
+        m["has_mentions"] = 1.0
+        m["n_mentions"] = float(min(n_mentions, 5)) / 5
+    n_tags = len(rec.get("hashtags") or [])
+    m["n_hashtags"] = float(min(n_tags, 20)) / 20
+    if rec.get("transcript_clean"):
+        m["has_transcript"] = 1.0
+    if not (rec.get("caption_clean") or rec.get("transcript_clean")) and rec.get("on_screen_text_clean"):
+        m["only_on_screen_text"] = 1.0
+    for e in rec.get("emoji") or []:
+        m[f"emoji={e}"] = 1.0
+    return m
+
+
+class PostPreprocessor(BaseEstimator, TransformerMixin):
+    """Post records → DataFrame with ``words``, ``transcript_words``, ``chars`` and ``meta`` columns.
+
+    Parameters
+    ----------
+    max_transcript_chars : int
+        Transcripts are cut to this many characters (the opening carries the topic).
+    """
+
+    def __init__(self, max_transcript_chars: int = MAX_TRANSCRIPT_CHARS) -> None:
+        self.max_transcript_chars = max_transcript_chars
+
+    def fit(self, X: Any, y: Any = None) -> "PostPreprocessor":
+        return self
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        recs = [_ensure_clean(r) for r in _as_records(X)]
+        n = len(recs)
+        words, twords, chars = [""] * n, [""] * n, [""] * n
+        metas = [_meta(r) for r in recs]
+        by_lang: dict[str, list[int]] = {}
+        for i, r in enumerate(recs):
+            by_lang.setdefault(r.get("language") or "und", []).append(i)
+        for lang, idx in by_lang.items():
+            texts = [" \n ".join(x for x in (recs[i].get("caption_clean"), recs[i].get("on_screen_text_clean")) if x)
+                     [:MAX_TEXT_CHARS] for i in idx]
+            toks, cues = _tokens(texts, lang)
+            tr_texts = [(recs[i].get("transcript_clean") or "")[: self.max_transcript_chars] for i in idx]
+            tr_toks, tr_cues = _tokens(tr_texts, lang)
+            for j, i in enumerate(idx):
+                words[i], twords[i], chars[i] = toks[j], tr_toks[j], texts[j].lower()
+                for label, c in cues[j].items():
+                    metas[i][f"cue_text={label}"] = min(c, 3) / 3
+                for label, c in tr_cues[j].items():
+                    metas[i][f"cue_transcript={label}"] = min(c, 3) / 3
+        return pd.DataFrame({"words": words, "transcript_words": twords, "chars": chars, "meta": metas})
+
+
+def _as_records(X: Any) -> list[dict[str, Any]]:
+    if isinstance(X, pd.DataFrame):
+        # NaN (pandas' missing value) is truthy; records expect None.
+        return X.astype(object).where(pd.notna(X), None).to_dict(orient="records")
+    if isinstance(X, np.ndarray):
+        return list(X)
+    return list(X)

@@ -1,0 +1,208 @@
+"""Map one item of each known export format onto the canonical post record."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from ..schema import empty_post
+
+_NUM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbB]?)\s*$")
+_MULT = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
+_EMPTY_TOKENS = {"0", "nan", "none", "null", "[]"}
+
+
+def to_int(value: Any) -> int | None:
+    """Counts as ints: ``12``, ``"12"``, ``"12.0"``, ``"1.2K"``; ``None`` for anything else (buckets, junk)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value else None
+    m = _NUM_RE.match(str(value))
+    if not m:
+        return None
+    return int(float(m.group(1)) * _MULT[m.group(2).lower()])
+
+
+def to_bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    return str(value).strip().lower() in TRUE_STRINGS
+
+
+def to_iso(value: Any) -> str | None:
+    """Unix seconds/milliseconds or a date string → ISO 8601 UTC; ``None`` if unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    try:
+        ts = float(value)
+    except (TypeError, ValueError):
+        return None
+    if ts > 1e11:  # milliseconds
+        ts /= 1000
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def to_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return None
+    if isinstance(value, (dict, list)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def to_list(value: Any, sep: str = ",") -> list[str]:
+    """A list of strings from a list, a JSON list string, or a separated string."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        items = [str(v).strip().lstrip("#@").lower() for v in value if v is not None]
+    else:
+        text = str(value).strip()
+        if text.startswith("["):
+            try:
+                return to_list(json.loads(text))
+            except json.JSONDecodeError:
+                text = text.strip("[]").replace("'", "")
+        items = [t.strip().lstrip("#@").lower() for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
+    # Spreadsheet exports write 0/nan/None for "no value".
+    return list(dict.fromkeys(t for t in items if t and t not in _EMPTY_TOKENS))
+
+
+def transcript_value(value: Any) -> str | None:
+    """Transcript text; creator-caption JSON stored in a cell (``{"utterances": …}``) is unpacked."""
+    text = to_str(value)
+    if text and text.lstrip().startswith('{"utterances"'):
+        try:
+            data = json.loads(text)
+            return " ".join(u.get("text", "").strip() for u in data.get("utterances", []) if isinstance(u, dict)) or None
+        except json.JSONDecodeError:  # cells truncated by spreadsheet exports
+            return " ".join(re.findall(r'"text":"((?:[^"\\]|\\.)*)","start_time"', text)) or None
+    return text
+
+
+def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
+    """TikTok Research API video object (``/v2/research/video/query/``)."""
+    rec = empty_post()
+    pid = v.get("id", v.get("video_id"))
+    rec.update(
+        post_id=None if pid is None else str(pid),
+        actor=to_str(v.get("username")),
+        created_at=to_iso(v.get("create_time")),
+        caption=to_str(v.get("video_description")),
+        transcript=to_str(v.get("voice_to_text")),
+        hashtags=to_list(v.get("hashtag_names")),
+        views=to_int(v.get("view_count")), likes=to_int(v.get("like_count")),
+        shares=to_int(v.get("share_count")), comments=to_int(v.get("comment_count")),
+        region=to_str(v.get("region_code")),
+        music=None if v.get("music_id") is None else f"music_id:{v['music_id']}",
+    )
+    stickers = v.get("sticker_info_list") or []
+    texts = [t for s in stickers if isinstance(s, dict) for t in (s.get("sticker_text") or []) if isinstance(t, str)]
+    if texts:
+        rec["on_screen_text"] = " | ".join(texts)
+    if rec["transcript"]:
+        rec["transcript_source"] = "research_api:voice_to_text"
+    # Some collectors store one page's union of hashtag_names on every video (seen in the
+    # research_api_us2024_cns export); the API derives them from the description, so when the
+    # description has hashtags, only those are trusted.
+    caption_tags = {m.lower() for m in re.findall(r"[#＃]([^\s#＃]+)", rec["caption"] or "")}
+    if caption_tags:
+        rec["hashtags"] = [t for t in rec["hashtags"] if t in caption_tags]
+    return rec
+
+
+def from_tiktok_web_item(d: dict[str, Any]) -> dict[str, Any]:
+    """TikTok's web ``itemStruct`` (what Zeeschuimer captures and 4CAT imports)."""
+    rec = empty_post()
+    author = d.get("author") if isinstance(d.get("author"), dict) else {}
+    stats = d.get("stats") if isinstance(d.get("stats"), dict) else {}
+    music = d.get("music") if isinstance(d.get("music"), dict) else {}
+    extra = [t for t in d.get("textExtra") or [] if isinstance(t, dict)]
+    tags = [t.get("hashtagName") for t in extra if t.get("hashtagName")]
+    tags += [c.get("title") for c in d.get("challenges") or [] if isinstance(c, dict) and c.get("title")]
+    mentions = [t.get("userUniqueId") for t in extra if t.get("userUniqueId")]
+    stickers = [t for s in d.get("stickersOnItem") or [] if isinstance(s, dict)
+                for t in s.get("stickerText") or [] if isinstance(t, str)]
+    duet = (d.get("duetInfo") or {}).get("duetFromId") if isinstance(d.get("duetInfo"), dict) else None
+    music_title = " - ".join(x for x in (to_str(music.get("title")), to_str(music.get("authorName"))) if x)
+    rec.update(
+        post_id=None if d.get("id") is None else str(d["id"]),
+        actor=to_str(author.get("uniqueId") if author else d.get("author")),
+        actor_name=to_str(author.get("nickname")) if author else None,
+        created_at=to_iso(d.get("createTime")),
+        caption=to_str(d.get("desc")),
+        on_screen_text=" | ".join(stickers) or None,
+        hashtags=to_list(tags), mentions=to_list(mentions),
+        music=music_title or None,
+        is_ad=to_bool(d.get("isAd")),
+        paid_partnership=to_bool(d.get("isPaidPartnership") if "isPaidPartnership" in d else
+                                 (d.get("commerceInfo") or {}).get("bc_label_test_text") if isinstance(d.get("commerceInfo"), dict) else None),
+        views=to_int(stats.get("playCount")), likes=to_int(stats.get("diggCount")),
+        shares=to_int(stats.get("shareCount")), comments=to_int(stats.get("commentCount")),
+        duet_from=duet if duet and duet != "0" else None,
+    )
+    stitch = d.get("stitchInfo") if isinstance(d.get("stitchInfo"), dict) else {}
+    if stitch.get("stitchFromId") and stitch["stitchFromId"] != "0":
+        rec["stitch_from"] = str(stitch["stitchFromId"])
+    return rec
+
+
+def from_ytdlp(d: dict[str, Any]) -> dict[str, Any]:
+    """yt-dlp ``.info.json`` of a TikTok video."""
+    rec = empty_post()
+    caption = to_str(d.get("description")) or to_str(d.get("title"))
+    rec.update(
+        post_id=None if d.get("id") is None else str(d["id"]),
+        actor=to_str(d.get("uploader")) or to_str(d.get("channel")),
+        actor_name=to_str(d.get("creator")) or to_str(d.get("channel")),
+        created_at=to_iso(d.get("timestamp")) or to_iso(d.get("upload_date") and
+                                                         f"{d['upload_date'][:4]}-{d['upload_date'][4:6]}-{d['upload_date'][6:8]}"),
+        caption=caption,
+        music=" - ".join(x for x in (to_str(d.get("track")), to_str(d.get("artist"))) if x) or None,
+        views=to_int(d.get("view_count")), likes=to_int(d.get("like_count")),
+        shares=to_int(d.get("repost_count")), comments=to_int(d.get("comment_count")),
+    )
+    return rec
+
+
+def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:
+    """The TikTok-Api fork's YouTube-Data-API-like records (``videoId``, ``channelId``, ``title`` …).
+
+    ``challenges`` in this layout is a per-channel union, so only ``tags`` is used.
+    """
+    rec = empty_post()
+    rec.update(
+        post_id=None if d.get("videoId") is None else str(d["videoId"]),
+        actor=to_str(d.get("channelId")), actor_name=to_str(d.get("channelTitle")),
+        created_at=to_iso(d.get("publishedDate") or d.get("published_utc")),
+        caption=" ".join(x for x in (to_str(d.get("title")), to_str(d.get("description"))) if x) or None,
+        hashtags=to_list(d.get("tags"), sep=" "),
+        views=to_int(d.get("viewCount")), likes=to_int(d.get("likeCount")),
+        shares=to_int(d.get("shareCount")), comments=to_int(d.get("commentCount")),
+    )
+    return rec

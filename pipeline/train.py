@@ -1,0 +1,84 @@
+"""Training: annotated corpus → fitted classifier → model directory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .classifier import StrategyClassifier, to_indicator
+from .corpus import corpus_sha256, read_corpus
+from .errors import InputFileError, PipelineError
+from .model_io import save_model
+from .schema import CONFIG_DIR, labels
+
+log = logging.getLogger(__name__)
+DEFAULT_CONFIG = CONFIG_DIR / "train.toml"
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise InputFileError(path, "config file not found", "Pass an existing TOML file to --config.")
+    try:
+        with open(path, "rb") as fh:
+            cfg = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(path, f"invalid TOML ({exc})", "Fix the config file.") from exc
+    params = cfg.get("classifier", {})
+    valid = StrategyClassifier().get_params()
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise PipelineError(f"{path}: unknown classifier option(s) {', '.join(unknown)}; valid: {', '.join(valid)}.")
+    return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
+
+
+def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
+    return StrategyClassifier(**cfg["classifier"], random_state=cfg["seed"])
+
+
+def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None) -> dict[str, Any]:
+    """Fit the classifier on the corpora and write a model directory; returns its metadata."""
+    cfg = load_config(config)
+    records = read_corpus(corpus_paths)
+    Y = to_indicator([r["labels"] for r in records], labels())
+    start = time.perf_counter()
+    clf = build_classifier(cfg)
+    try:
+        clf.fit(records, Y)
+    except ValueError as exc:
+        raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}. Annotate more posts.") from exc
+    seconds = time.perf_counter() - start
+    metrics: dict[str, Any] = {}
+    if clf.cv_probabilities_ is not None:
+        from .evaluate import metric_summary
+
+        oof = (clf.cv_probabilities_ >= clf.thresholds_).astype(int)
+        metrics = {"threshold_tuning_oof": metric_summary(Y, oof, clf.cv_probabilities_),
+                   "note": "out-of-fold predictions used to tune thresholds: optimistic; "
+                           "see 'tiktok-diplomacy evaluate --cv' for honest figures"}
+    meta = {
+        "config": {k: v for k, v in cfg.items() if k != "path"},
+        "training_corpus": {"files": [str(p) for p in corpus_paths], "sha256": corpus_sha256(corpus_paths),
+                            "n_posts": len(records),
+                            "positives": {c: int(Y[:, j].sum()) for j, c in enumerate(labels())},
+                            "languages": dict(Counter(r.get("language") or "und" for r in records).most_common())},
+        "train_seconds": round(seconds, 1),
+        "metrics": metrics,
+    }
+    full = save_model(clf, Path(out_dir), meta)
+    from .model_card import write_model_card
+
+    write_model_card(Path(out_dir), full)
+    log.info("trained on %d posts in %.1f s", len(records), seconds)
+    return full
+
+
+def positives_per_label(Y: np.ndarray) -> dict[str, int]:
+    return {c: int(Y[:, j].sum()) for j, c in enumerate(labels())}
