@@ -39,7 +39,8 @@ def _cue_lines(lines: list[str]) -> list[str]:
         if not line:
             continue
         # Rolling (karaoke-style) captions repeat the previous line, sometimes extended.
-        if out and (line == out[-1] or (len(out[-1]) > 8 and line.startswith(out[-1]))):
+        prev = out[-1] if out else ""
+        if prev and (line == prev or (len(prev) >= 4 and line.startswith(prev + " "))):
             out[-1] = line
             continue
         if out and len(line) > 8 and out[-1].endswith(line):

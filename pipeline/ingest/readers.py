@@ -7,6 +7,7 @@ so that each input record ends up either in the output or in the rejects file.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import sys
 import tomllib
@@ -108,10 +109,22 @@ _FIELD_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_TEXT_FIELDS = ("post_id", "caption", "transcript", "on_screen_text", "actor")
+
+
 def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
+    """Map one input row onto a canonical record.
+
+    Raises
+    ------
+    ValueError
+        If a text field holds a JSON object or list (numbers are taken as their text).
+    """
     rec = empty_post()
     for field, sources in mapping.columns.items():
         value = next((row[s] for s in sources if s in row and row[s] not in (None, "")), None)
+        if field in _TEXT_FIELDS and isinstance(value, (dict, list)):
+            raise ValueError(f"field {field!r} must be text; got a JSON {type(value).__name__}")
         conv = _FIELD_CONVERTERS.get(field, R.to_str)
         rec[field] = conv(value) if value is not None else rec.get(field)
     for field, (column, equals) in mapping.flags.items():
@@ -130,6 +143,10 @@ def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]
 def _json_kind(obj: Any) -> str | None:
     """Which export format one parsed JSON object (a whole file or one line) belongs to."""
     if isinstance(obj, dict):
+        err = obj.get("error")
+        if isinstance(err, dict) and err.get("code") not in (None, "ok") and "stored" not in obj \
+                and not (isinstance(obj.get("data"), dict) and obj["data"].get("videos")):
+            return "api_error"
         if "stored" in obj or (isinstance(obj.get("data"), dict) and "videos" in obj["data"]):
             return "research_api"
         if "data" in obj and ("source_platform" in obj or "item_id" in obj or "nav_index" in obj):
@@ -144,8 +161,6 @@ def _json_kind(obj: Any) -> str | None:
             return "zeeschuimer"
         if "utterances" in obj:
             return "transcript"
-        if "error" in obj and "data" not in obj:
-            return "api_error"
     if isinstance(obj, list):
         first = next((x for x in obj if isinstance(x, dict)), None)
         if first is None:
@@ -187,7 +202,9 @@ def _kind_or_generic(obj: Any, *, line: bool, path: Path) -> str:
     if kind == "transcript":
         raise InputFileError(path, "this is a TikTok creator-caption (transcript) file, not a post export",
                              "Pass its folder with --transcripts DIR instead.")
-    if kind in (None, "json", "api_error"):
+    if kind == "api_error":
+        return "json"  # read_json_document reports the API's error message
+    if kind in (None, "json"):
         return "jsonl" if line and isinstance(obj, dict) else "json"
     if line and kind in ("research_api", "zeeschuimer", "ytdlp", "jp_collector"):
         return kind
@@ -224,6 +241,18 @@ def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str,
     return apply_mapping(obj, mapping)
 
 
+def _loads_line(line: str) -> Any:
+    """orjson, falling back to the stdlib for what orjson refuses but JSON allows
+    (escaped lone surrogates such as ``"\\ud800"``, which cleaning later removes)."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(line)
+        except RecursionError as exc:
+            raise ValueError("nested too deeply") from exc
+
+
 def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
     """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
     mapping: ColumnMapping | None = None
@@ -235,12 +264,9 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
                 yield Reject(str(path), lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
                 continue
             try:
-                obj = orjson.loads(line.encode("utf-8", errors="surrogatepass"))
-            except orjson.JSONDecodeError as exc:
+                obj = _loads_line(line)
+            except ValueError as exc:
                 yield Reject(str(path), lineno, f"malformed JSON: {exc}")
-                continue
-            except UnicodeEncodeError:
-                yield Reject(str(path), lineno, "invalid text (lone surrogate)")
                 continue
             if not isinstance(obj, dict):
                 yield Reject(str(path), lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
@@ -337,7 +363,7 @@ def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str
         if delimiter is None:
             first = sample.split("\n", 1)[0]
             delimiter = max((",", ";", "\t", "|"), key=first.count)
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:

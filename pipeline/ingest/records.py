@@ -127,12 +127,6 @@ def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
         rec["on_screen_text"] = " | ".join(texts)
     if rec["transcript"]:
         rec["transcript_source"] = "research_api:voice_to_text"
-    # Some collectors store one page's union of hashtag_names on every video (seen in the
-    # research_api_us2024_cns export); the API derives them from the description, so when the
-    # description has hashtags, only those are trusted.
-    caption_tags = {m.lower() for m in re.findall(r"[#＃]([^\s#＃]+)", rec["caption"] or "")}
-    if caption_tags:
-        rec["hashtags"] = [t for t in rec["hashtags"] if t in caption_tags]
     return rec
 
 

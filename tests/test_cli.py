@@ -1,0 +1,131 @@
+"""The CLI contract: commands, exit codes, output fields, rejects, one-line errors."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("cmd,option", [("label", "--transcripts"), ("train", "--config"),
+                                         ("evaluate", "--report-dir"), ("report", "--actors")])
+def test_help_explains_options(cmd, option):
+    res = run(cmd, "--help")
+    assert res.exit_code == 0 and option in res.output
+
+
+def test_module_entry_point_and_usage_error_exit_2():
+    ok = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "label" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "pipeline", "label"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_label_with_shipped_model_writes_fields_and_rejects(tmp_path, data_dir):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"post_id": "x1", "caption": "Evacuation order: typhoon approaching, go to shelters now"}\n'
+                   '{not json}\n', encoding="utf-8")
+    out, rej = tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+    res = run("label", data_dir / "zeeschuimer.ndjson", data_dir / "research_api_stored.json", bad,
+              "-o", out, "--rejects", rej)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in open(out, encoding="utf-8")]
+    rejected = [json.loads(line) for line in open(rej, encoding="utf-8")]
+    assert len(rows) == 5 + 5 + 1 and len(rejected) == 1 + 1  # one repeated API video, one bad line
+    assert "13 read, 11 labelled, 2 rejected: reasons 1 duplicate post_id, 1 malformed JSON" in res.output
+    row = rows[0]
+    for field in ("post_id", "actor", "labels", "scores", "caption", "caption_clean", "transcript_clean",
+                  "on_screen_text_clean", "language", "source_file", "source_line"):
+        assert field in row
+    assert set(row["scores"]) == {"trend_participation", "influencer_amplification", "crisis_messaging"}
+    assert {r["source_line"] for r in rejected if r["source_file"] == str(bad)} == {2}
+    assert "malformed JSON" in [r for r in rejected if r["source_file"] == str(bad)][0]["reason"]
+
+
+def test_label_csv_and_parquet_outputs(tmp_path, data_dir, small_model):
+    import pandas as pd
+
+    for name in ("out.csv", "out.parquet"):
+        out = tmp_path / name
+        res = run("label", data_dir / "tiktok_ccl.csv", "-o", out, "--model", small_model)
+        assert res.exit_code == 0, res.output
+        df = pd.read_csv(out) if name.endswith(".csv") else pd.read_parquet(out)
+        assert len(df) == 6
+        assert {"post_id", "labels", "score_crisis_messaging", "language"} <= set(df.columns)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["label", "missing.json", "-o", "out.jsonl"], "missing.json: file not found"),
+    (["label", "{data}/zeeschuimer.ndjson", "-o", "out.txt"], "unknown output type"),
+    (["label", "{data}/zeeschuimer.ndjson", "-o", "out.jsonl", "--model", "nomodel"], "model directory not found"),
+    (["train", "missing.jsonl", "-o", "m"], "corpus file not found"),
+    (["report", "missing.jsonl", "-o", "r"], "file not found"),
+])
+def test_expected_failures_exit_1_with_one_line(tmp_path, data_dir, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    res = run(*[a.replace("{data}", str(data_dir)) for a in args])
+    assert res.exit_code == 1
+    assert message in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_bad_column_mapping_is_usage_error(data_dir, tmp_path):
+    res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--column", "nonsense")
+    assert res.exit_code == 2
+
+
+def test_train_rejects_unknown_label_naming_line(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"post_id": "1", "caption": "a", "labels": []}\n'
+                      '{"post_id": "2", "caption": "b", "labels": ["trend_participaton"]}\n', encoding="utf-8")
+    res = run("train", corpus, "-o", tmp_path / "m")
+    assert res.exit_code == 1
+    assert f"{corpus}:2" in res.output and "Did you mean 'trend_participation'" in res.output
+
+
+def test_train_rejects_conflicting_annotations(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"post_id": "1", "caption": "a", "labels": []}\n'
+                      '{"post_id": "1", "caption": "a", "labels": ["crisis_messaging"]}\n', encoding="utf-8")
+    res = run("train", corpus, "-o", tmp_path / "m")
+    assert res.exit_code == 1 and "annotated ['crisis_messaging'] here but [] at" in res.output
+
+
+def test_evaluate_json_and_report_dir(tmp_path, small_model, small_corpus):
+    js, rd = tmp_path / "m.json", tmp_path / "rep"
+    res = run("evaluate", small_corpus, "--model", small_model, "--json", js, "--report-dir", rd, "--bootstrap", "200")
+    assert res.exit_code == 0, res.output
+    m = json.loads(js.read_text())
+    assert {"macro_f1", "micro_f1", "per_label", "bootstrap_ci", "keyword_baseline", "by_language"} <= set(m)
+    assert set(m["per_label"]["crisis_messaging"]) >= {"precision", "recall", "f1", "support"}
+    assert "training corpus" in m["warning"]  # evaluated on its own training data: said plainly
+    assert (rd / "report.md").read_text().startswith("# Evaluation")
+    assert (rd / "misclassified.jsonl").exists()
+
+
+def test_report_counts_add_up_and_cells_are_escaped(tmp_path):
+    labelled = tmp_path / "l.jsonl"
+    rows = [{"post_id": "1", "actor": "=cmd|' /C calc'!A0", "labels": ["crisis_messaging"],
+             "scores": {"crisis_messaging": 0.9}},
+            {"post_id": "2", "actor": "hiroshima_pref", "labels": [], "scores": {"crisis_messaging": 0.2}},
+            {"post_id": "3", "actor": "hiroshima_pref", "labels": ["crisis_messaging"], "scores": {"crisis_messaging": 0.8}}]
+    labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    res = run("report", labelled, "-o", tmp_path / "rep")
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / "rep" / "actors.csv", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert sum(int(r["posts"]) for r in table) == 3
+    # handles are case-insensitive on TikTok and grouped lower-cased; the formula is neutralised
+    assert {r["actor"] for r in table} == {"'=cmd|' /c calc'!a0", "hiroshima_pref"}
+    hp = next(r for r in table if r["actor"] == "hiroshima_pref")
+    assert hp["actor_type"] == "government" and float(hp["crisis_messaging_share"]) == 0.5
