@@ -158,6 +158,18 @@ def report(
         typer.echo(f"{name}: {path}", err=True)
 
 
+def _register_subcommands() -> None:
+    """Command groups that live in their own modules (each keeps its heavy imports lazy)."""
+    try:
+        from .corpus_cli import corpus_app
+    except ImportError:  # the corpus tools module is optional during development
+        return
+    app.add_typer(corpus_app, name="corpus")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
