@@ -8,7 +8,9 @@ lazily per process, never pickled).
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 SPACY_LANGS = frozenset({"ja", "en", "ro", "ne", "hi", "tr", "es", "pt", "fr", "de", "nl", "pl", "it", "id",
                          "ru", "uk", "ar", "he", "fa", "ms", "tl", "az"})
 MAX_TRANSCRIPT_CHARS = 4000
+# Handles become one placeholder token: the model should learn "tags an account", not who
+# (the corpus pseudonymises private handles, so their spelling carries no signal anyway).
+_MENTION_RE = re.compile(r"(?<![A-Za-z0-9_.])@[A-Za-z0-9_.]+")
+_KANA_HAN_RE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_TEXT_CHARS = 6000
 
 
@@ -48,6 +54,26 @@ def cue_phrases() -> dict[str, list[str]]:
     with open(CONFIG_DIR / "cues.toml", "rb") as fh:
         cfg = tomllib.load(fh)
     return {label: list(cfg.get(label, {}).get("phrases", [])) for label in labels()}
+
+
+@lru_cache(maxsize=1)
+def cue_substring_patterns() -> dict[str, re.Pattern[str]]:
+    """One compiled regex per label over its substring cues (short Latin cues such as "war" anchored at a word start)."""
+    with open(CONFIG_DIR / "cues.toml", "rb") as fh:
+        cfg = tomllib.load(fh)
+    out = {}
+    for label in labels():
+        subs = cfg.get(label, {}).get("substrings", [])
+        parts = [(r"(?<![a-z0-9])" if s.isascii() and s[:1].isalnum() and len(s) <= 4 else "") + re.escape(s.lower())
+                 for s in sorted(subs, key=len, reverse=True)]
+        if parts:
+            out[label] = re.compile("|".join(parts))
+    return out
+
+
+def substring_cues(text: str) -> dict[str, int]:
+    """Per-label count of substring cues in lower-cased ``text``."""
+    return {label: n for label, pat in cue_substring_patterns().items() if (n := len(pat.findall(text)))}
 
 
 @lru_cache(maxsize=None)
@@ -133,12 +159,17 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
         metas = [_meta(r) for r in recs]
         by_lang: dict[str, list[int]] = {}
         for i, r in enumerate(recs):
-            by_lang.setdefault(r.get("language") or "und", []).append(i)
+            lang = r.get("language") or "und"
+            if lang == "und" and _KANA_HAN_RE.search(r.get("caption_clean") or ""):
+                lang = "ja"  # hashtag-only Japanese captions still need word segmentation
+            by_lang.setdefault(lang, []).append(i)
         for lang, idx in by_lang.items():
-            texts = [" \n ".join(x for x in (recs[i].get("caption_clean"), recs[i].get("on_screen_text_clean")) if x)
-                     [:MAX_TEXT_CHARS] for i in idx]
+            texts = [_MENTION_RE.sub(" @mention ", " \n ".join(
+                x for x in (recs[i].get("caption_clean"), recs[i].get("on_screen_text_clean")) if x)[:MAX_TEXT_CHARS])
+                for i in idx]
             toks, cues = _tokens(texts, lang)
-            tr_texts = [(recs[i].get("transcript_clean") or "")[: self.max_transcript_chars] for i in idx]
+            tr_texts = [_MENTION_RE.sub(" @mention ", (recs[i].get("transcript_clean") or "")[: self.max_transcript_chars])
+                        for i in idx]
             tr_toks, tr_cues = _tokens(tr_texts, lang)
             for j, i in enumerate(idx):
                 words[i], twords[i], chars[i] = toks[j], tr_toks[j], texts[j].lower()
@@ -146,6 +177,13 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
                     metas[i][f"cue_text={label}"] = min(c, 3) / 3
                 for label, c in tr_cues[j].items():
                     metas[i][f"cue_transcript={label}"] = min(c, 3) / 3
+                # raw text: cleaning turns "#PR" into "PR", but the hashtag form is the cue
+                raw = unicodedata.normalize("NFKC", " ".join(
+                    x for x in (recs[i].get("caption"), recs[i].get("on_screen_text")) if isinstance(x, str)))
+                for label, c in substring_cues(raw[:MAX_TEXT_CHARS].lower()).items():
+                    metas[i][f"cue_sub_text={label}"] = min(c, 3) / 3
+                for label, c in substring_cues(tr_texts[j].lower()).items():
+                    metas[i][f"cue_sub_transcript={label}"] = min(c, 3) / 3
         return pd.DataFrame({"words": words, "transcript_words": twords, "chars": chars, "meta": metas})
 
 

@@ -15,7 +15,7 @@ _HAN_RE = re.compile("[\u4e00-\u9fff]")
 _HANGUL_RE = re.compile("[\uac00-\ud7af]")
 _DEVANAGARI_RE = re.compile("[\u0900-\u097f]")
 _LETTER_RE = re.compile(r"[^\W\d_]", re.UNICODE)
-_STRIP_RE = re.compile(r"[#@]\S+|https?://\S+")
+_STRIP_RE = re.compile(r"[#＃@＠]\S+|https?://\S+")
 
 UNDETERMINED = "und"
 MIN_LETTERS = 12
@@ -55,8 +55,10 @@ def detect_language(text: str) -> str:
 
 
 def record_language(rec: dict) -> str:
-    """Language of a post, from its caption, on-screen text and transcript together."""
-    parts = [rec.get("caption_clean") or rec.get("caption") or "",
-             rec.get("on_screen_text_clean") or rec.get("on_screen_text") or "",
-             (rec.get("transcript_clean") or rec.get("transcript") or "")[:1000]]
-    return detect_language(" ".join(p for p in parts if p))
+    """Language of a post, from its caption, on-screen text and transcript together.
+
+    The raw fields are used: the cleaned ones keep hashtags as plain words, and a tag such as
+    ``#fypシ`` would make any post look Japanese.
+    """
+    parts = [rec.get("caption"), rec.get("on_screen_text"), (rec.get("transcript") or "")[:1000]]
+    return detect_language(" ".join(p for p in parts if isinstance(p, str) and p))

@@ -198,3 +198,24 @@ def test_missing_file_and_folder(tmp_path):
         list(read_file(tmp_path / "nope.json"))
     with pytest.raises(InputFileError, match="is a folder"):
         list(read_file(tmp_path))
+
+
+def test_4cat_csv_export(data_dir):
+    """4CAT's CSV of a Zeeschuimer import (made from the real fixture with 4CAT's column mapping)."""
+    recs = posts(read_file(data_dir / "4cat_tiktok.csv"))
+    zs = posts(read_file(data_dir / "zeeschuimer.ndjson"))
+    assert {r["format"] for r in recs} == {"csv:4cat_tiktok"}
+    assert [r["post_id"] for r in recs] == [r["post_id"] for r in zs]
+    assert recs[0]["caption"] == zs[0]["caption"] and recs[0]["views"] == zs[0]["views"]
+    assert recs[0]["created_at"] == zs[0]["created_at"] and recs[0]["on_screen_text"] == "🤲"
+    assert recs[0]["hashtags"][:2] == ["fosforbombası", "palestine"]
+    assert all(r.get("duet_from") is None for r in recs)  # none of these are duets
+
+
+def test_ytdlp_info_json(data_dir):
+    """yt-dlp .info.json (hand-made following yt-dlp's TikTok info-dict fields; no real one in shared/data)."""
+    assert detect_format(data_dir / "ytdlp_tiktok.info.json") == "ytdlp"
+    (r,) = posts(read_file(data_dir / "ytdlp_tiktok.info.json"))
+    assert r["post_id"] == "7304639473243933984" and r["actor"] == "vicenews"
+    assert r["caption"].startswith("A far-right populist") and r["created_at"] == "2023-11-23T12:26:52Z"
+    assert (r["views"], r["likes"], r["shares"], r["comments"]) == (1200000, 48000, 1500, 3100)

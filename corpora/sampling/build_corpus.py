@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipeline.agreement import agreement_report  # noqa: E402
+from pipeline.clean import extract_mentions  # noqa: E402
 from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
 from pipeline.schema import POST_FIELDS, EXTRA_FIELDS, validate_labels  # noqa: E402
 
@@ -104,13 +105,18 @@ def main(data_root: str, corpora: str) -> None:
         if handle and handle not in public:
             row["actor"] = pseudonym(handle, key)
             row.pop("actor_name", None)
-        private_mentions = [m for m in row.get("mentions", []) if m.lower() not in public]
-        if private_mentions:
-            row["mentions"] = [pseudonym(m, key) if m in private_mentions else m for m in row["mentions"]]
-            for field in ("caption", "transcript", "on_screen_text"):
+        # every @handle in any text field or the annotator's note, not only the parsed mentions
+        found = set(row.get("mentions", []))
+        for field in ("caption", "transcript", "on_screen_text", "note"):
+            found.update(extract_mentions(row.get(field) or ""))
+        private = sorted((m for m in found if m.lower() not in public), key=len, reverse=True)
+        if private:
+            row["mentions"] = [pseudonym(m, key) if m in private else m for m in row.get("mentions", [])]
+            for field in ("caption", "transcript", "on_screen_text", "note"):
                 if row.get(field):
-                    for m in private_mentions:
-                        row[field] = re.sub(rf"@{re.escape(m)}\b", "@" + pseudonym(m, key), row[field], flags=re.I)
+                    for m in private:
+                        row[field] = re.sub(rf"[@＠]{re.escape(m)}(?![A-Za-z0-9_])", "@" + pseudonym(m, key),
+                                            row[field], flags=re.I)
         rows.append(row)
     rows.sort(key=lambda r: (r["source"], r["post_id"]))
     with open(out / "diplomacy_strategies.jsonl", "w", encoding="utf-8") as fh:

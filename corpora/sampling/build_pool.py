@@ -6,6 +6,9 @@ which posts an annotator reads (targeted sampling for rare labels); they never
 produce labels.  Usage:
 
     python corpora/sampling/build_pool.py ../shared/data corpora/sampling/pool.jsonl
+
+It also writes the annotation batches (corpora/annotations/batches/, git-ignored: they hold
+raw handles) exactly as they were handed to the annotators.
 """
 
 from __future__ import annotations
@@ -128,6 +131,10 @@ def romania(root: Path, rng: random.Random) -> list[dict]:
     return out
 
 
+N_BATCHES = 7
+DOUBLE_SEED, N_DOUBLE = 7, 320
+
+
 def main(root: str, out_path: str) -> None:
     rng = random.Random(SEED)
     base = Path(root)
@@ -137,6 +144,20 @@ def main(root: str, out_path: str) -> None:
         for p in pool:
             fh.write(json.dumps({k: v for k, v in p.items() if v not in (None, "", [])}, ensure_ascii=False) + "\n")
     print(f"{len(pool)} posts -> {out_path}")
+    # Annotation batches: post i of the shuffled pool goes to batch (i mod 7) + 1; the second,
+    # independent annotation covers a seeded random sample of 320 posts of the whole pool.
+    out_dir = Path(out_path).parent.parent / "annotations" / "batches"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    strip = [{k: v for k, v in p.items() if k != "sampling" and v not in (None, "", [])} for p in pool]
+    for b in range(N_BATCHES):
+        with open(out_dir / f"batch_{b + 1:02d}.jsonl", "w", encoding="utf-8") as fh:
+            for p in strip[b::N_BATCHES]:
+                fh.write(json.dumps(p, ensure_ascii=False) + "\n")
+    double = random.Random(DOUBLE_SEED).sample(pool, N_DOUBLE)
+    with open(out_dir / "double_01.jsonl", "w", encoding="utf-8") as fh:
+        for p in double:
+            fh.write(json.dumps({k: v for k, v in p.items() if k != "sampling" and v not in (None, "", [])},
+                                ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ class ColumnMapping:
 
     name: str
     columns: dict[str, list[str]]
-    flags: dict[str, tuple[str, str]]
+    flags: dict[str, tuple[str, str | None]]
     required: tuple[str, ...] = ()
 
     def matches(self, header: list[str]) -> bool:
@@ -70,7 +70,8 @@ def load_presets() -> list[ColumnMapping]:
         with open(path, "rb") as fh:
             cfg = tomllib.load(fh)
         cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in cfg.get("columns", {}).items()}
-        flags = {k: (v["column"], v["equals"]) for k, v in cfg.get("flags", {}).items()}
+        # a flag is true when the column equals a value, or (no "equals") when the column is truthy
+        flags = {k: (v["column"], v.get("equals")) for k, v in cfg.get("flags", {}).items()}
         presets.append(ColumnMapping(path.stem, cols, flags, tuple(cfg.get("required", ()))))
     return presets
 
@@ -128,8 +129,13 @@ def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]
         conv = _FIELD_CONVERTERS.get(field, R.to_str)
         rec[field] = conv(value) if value is not None else rec.get(field)
     for field, (column, equals) in mapping.flags.items():
-        if column in row:
-            rec[field] = str(row[column]).strip().lower() == equals.lower()
+        if column not in row:
+            continue
+        flag = bool(R.to_bool(row[column])) if equals is None else str(row[column]).strip().lower() == equals.lower()
+        if POST_FIELDS.get(field) is bool:
+            rec[field] = flag
+        elif flag:  # e.g. duet_from when the export only says "is a duet"
+            rec[field] = "unknown"
     if rec.get("post_id") is not None:
         pid = rec["post_id"]
         rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() else str(pid).strip()

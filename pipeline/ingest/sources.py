@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -68,9 +69,12 @@ def open_text(path: Path) -> io.TextIOWrapper:
     return io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
 
 
+_UNDECODABLE_RE = re.compile("[\udc80-\udcff]")
+
+
 def has_undecodable(text: str) -> bool:
     """True when ``text`` carries surrogate escapes from invalid UTF-8 input."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return _UNDECODABLE_RE.search(text) is not None
 
 
 def read_all_bytes(path: Path) -> bytes:

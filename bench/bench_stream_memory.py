@@ -1,0 +1,75 @@
+"""Peak memory of `tiktok-diplomacy label` on a large JSONL: flat in file size when streaming.
+
+    .venv/bin/python bench/bench_stream_memory.py --posts 1000000 [--ingest-only]
+
+Writes a JSONL of N caption posts (real corpus posts re-sampled with fresh ids) to a temp dir,
+runs the CLI in a child process and prints the child's peak RSS (ru_maxrss), the time, and the
+posts/s.  --ingest-only measures reading+cleaning+language ID alone (iter_posts), which is what
+bounds memory; labelling adds the model's per-chunk working set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import KEEP, corpus_posts  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+INGEST_ONLY = """
+import sys
+from pathlib import Path
+from pipeline.ingest import IngestStats, iter_posts
+s = IngestStats()
+for _ in iter_posts([Path(sys.argv[1])], stats=s):
+    pass
+print(s.summary(), file=sys.stderr)
+"""
+
+
+def write_big(path: Path, n: int) -> int:
+    base = [{k: p[k] for k in KEEP if k in p and k != "transcript"} for p in corpus_posts()]
+    rng = random.Random(1)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            rec = dict(rng.choice(base))
+            rec["post_id"] = str(10**18 + i)
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path.stat().st_size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--posts", type=int, default=1_000_000)
+    ap.add_argument("--ingest-only", action="store_true")
+    ap.add_argument("--chunk-size", type=int, default=10_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "big.jsonl"
+        size = write_big(src, args.posts)
+        if args.ingest_only:
+            cmd = [sys.executable, "-c", INGEST_ONLY, str(src)]
+        else:
+            cmd = [str(Path(sys.executable).parent / "tiktok-diplomacy"), "label", str(src), "-o",
+                   str(Path(tmp) / "out.jsonl"), "--chunk-size", str(args.chunk_size)]
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        secs = time.perf_counter() - t
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(res.stderr.strip().splitlines()[0] if res.stderr.strip() else "(no summary)")
+        mode = "ingest only" if args.ingest_only else f"label, chunk {args.chunk_size}"
+        print(f"{args.posts:,} posts, {size / 1e6:,.0f} MB JSONL, {mode}: peak RSS {peak_mb:,.0f} MB, "
+              f"{secs:,.0f} s ({args.posts / secs:,.0f} posts/s); exit {res.returncode}")
+
+
+if __name__ == "__main__":
+    main()
