@@ -140,30 +140,36 @@ def evaluate(
 
 @app.command()
 def report(
-    labelled: Annotated[Path, typer.Argument(help="Output of 'label' (.jsonl, .csv or .parquet).", dir_okay=False)],
+    labelled: Annotated[Path, typer.Argument(help="Output of 'label' (.jsonl, .csv or .parquet; read in chunks).",
+                                             dir_okay=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Report directory.", file_okay=False)],
     actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
                                                    dir_okay=False)] = None,
+    top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
+    chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
 ) -> None:
-    """Per-actor and per-actor-type strategy shares (with Wilson 95% intervals) from labelled posts."""
+    """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from .errors import PipelineError
     from .report import report as run_report
 
     try:
-        written = run_report(labelled, output, actors)
+        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
         _fail(str(exc))
         return
-    for name, path in written.items():
-        typer.echo(f"{name}: {path}", err=True)
+    typer.echo(f"{run.posts} posts from {run.actors} actors", err=True)
+    if run.unknown_actors:
+        typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
+                   f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
+    typer.echo(f"HTML report: {run.written['report.html']}", err=True)
+    typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
+    typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
 
 
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (each keeps its heavy imports lazy)."""
-    try:
-        from .corpus_cli import corpus_app
-    except ImportError:  # the corpus tools module is optional during development
-        return
+    from .corpus_cli import corpus_app
+
     app.add_typer(corpus_app, name="corpus")
 
 
