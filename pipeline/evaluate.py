@@ -65,8 +65,8 @@ def bootstrap_ci(Y: np.ndarray, pred: np.ndarray, *, n_boot: int = 1000, seed: i
 
 
 def keyword_baseline(records: Sequence[dict[str, Any]]) -> np.ndarray:
-    """The rule baseline users would write by hand: a label fires when any of its cue phrases
-    (configs/cues.toml) occurs in caption, on-screen text or transcript, or when TikTok's flag
+    """The rule baseline users would write by hand: a label fires when any of its cue phrases or
+    substrings (configs/cues.toml) occurs in caption, on-screen text or transcript, or when TikTok's flag
     says so (paid partnership → influencer_amplification, duet/stitch → trend_participation)."""
     from .features import PostPreprocessor
 
@@ -75,7 +75,7 @@ def keyword_baseline(records: Sequence[dict[str, Any]]) -> np.ndarray:
     out = np.zeros((len(records), len(names)), dtype=int)
     for i, meta in enumerate(frame["meta"]):
         for j, n in enumerate(names):
-            if meta.get(f"cue_text={n}") or meta.get(f"cue_transcript={n}"):
+            if any(meta.get(f"{k}={n}") for k in ("cue_text", "cue_transcript", "cue_sub_text", "cue_sub_transcript")):
                 out[i, j] = 1
         if meta.get("flag=paid_partnership"):
             out[i, names.index("influencer_amplification")] = 1
