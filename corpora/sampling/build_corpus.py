@@ -126,7 +126,9 @@ def main(data_root: str, corpora: str) -> None:
 
     pairs = [(primary[u]["labels"], second[u]["labels"]) for u in second]
     report = agreement_report(pairs)
-    report["n_disagreements_adjudicated"] = len(adjudicated)
+    disagreements = [u for u in second if set(primary[u]["labels"]) != set(second[u]["labels"])]
+    report["n_disagreements_adjudicated"] = sum(u in adjudicated for u in disagreements)
+    report["n_consistency_corrections"] = sum(1 for u in adjudicated if u not in disagreements)
     (out / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
 
