@@ -38,7 +38,7 @@ test: $(VENV)/.installed-dev
 
 # Retrain the shipped model from the corpus with the fixed seed in configs/train.toml.
 model: $(VENV)/.installed
-	$(BIN)/tiktok-diplomacy train corpora/diplomacy_strategies.jsonl -o models/default
+	$(BIN)/tiktok-diplomacy train corpora/diplomacy_strategies.jsonl -o models/default --cv 5
 
 clean:
 	rm -rf out .pytest_cache

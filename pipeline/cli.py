@@ -83,19 +83,28 @@ def train(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s): post records plus 'labels'.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model directory to write.", file_okay=False)],
     config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
+    cv: Annotated[int, typer.Option(help="Also cross-validate the config with K folds and record the figures in the model card (0 = off).",
+                                    min=0)] = 0,
 ) -> None:
     """Train the strategy classifier on annotated corpora and save a verified model directory."""
     from .errors import PipelineError
     from .train import train as run_train
 
+    if cv == 1:
+        raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
     try:
-        meta = run_train(corpus, output, config)
+        meta = run_train(corpus, output, config, cv=cv)
     except PipelineError as exc:
         _fail(str(exc))
         return
     tc = meta["training_corpus"]
     typer.echo(f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
                + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()), err=True)
+    cvm = meta.get("metrics", {}).get("cross_validation")
+    if cvm:
+        lo, hi = cvm["bootstrap_ci"]["macro_f1"]
+        typer.echo(f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}", err=True)
     typer.echo(f"model: {output}", err=True)
 
 

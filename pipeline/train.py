@@ -43,8 +43,13 @@ def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
     return StrategyClassifier(**cfg["classifier"], random_state=cfg["seed"])
 
 
-def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None) -> dict[str, Any]:
-    """Fit the classifier on the corpora and write a model directory; returns its metadata."""
+def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None, cv: int = 0) -> dict[str, Any]:
+    """Fit the classifier on the corpora and write a model directory; returns its metadata.
+
+    With ``cv`` ≥ 2 the same configuration is also cross-validated on the corpus (same seed)
+    and the honest out-of-fold figures, with bootstrap intervals and the keyword baseline, are
+    stored in ``meta.json`` and the model card.
+    """
     cfg = load_config(config)
     records = read_corpus(corpus_paths)
     Y = to_indicator([r["labels"] for r in records], labels())
@@ -72,10 +77,18 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         "train_seconds": round(seconds, 1),
         "metrics": metrics,
     }
+    cv_result = None
+    if cv >= 2:
+        from .evaluate import bootstrap_ci, cross_validate_config, keyword_baseline, metric_summary
+
+        proba, pred = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"])
+        cv_result = {"mode": f"{cv}-fold cross-validation (seed {cfg['seed']})", **metric_summary(Y, pred, proba),
+                     "bootstrap_ci": bootstrap_ci(Y, pred), "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
+        meta["metrics"]["cross_validation"] = cv_result
     full = save_model(clf, Path(out_dir), meta)
     from .model_card import write_model_card
 
-    write_model_card(Path(out_dir), full)
+    write_model_card(Path(out_dir), full, cv_result)
     log.info("trained on %d posts in %.1f s", len(records), seconds)
     return full
 
