@@ -97,7 +97,7 @@ def sudachi_tokenizer():
     """
     from sudachipy import Dictionary, SplitMode
 
-    return Dictionary().create(mode=SplitMode.A)
+    return Dictionary().tokenizer(mode=SplitMode.A)
 
 
 _NON_WORD_RE = re.compile(r"^[\W_]+$")
