@@ -219,3 +219,15 @@ def test_ytdlp_info_json(data_dir):
     assert r["post_id"] == "7304639473243933984" and r["actor"] == "vicenews"
     assert r["caption"].startswith("A far-right populist") and r["created_at"] == "2023-11-23T12:26:52Z"
     assert (r["views"], r["likes"], r["shares"], r["comments"]) == (1200000, 48000, 1500, 3100)
+
+
+@pytest.mark.parametrize("name,content", [
+    ("nul.jsonl", b'{"post_id": "1", "caption": "a\x00b"}\n{"post_id": "2", "caption": "c"}\n'),
+    ("nul.csv", b"post_id,caption\n1,a\x00b\n2,c\n"),
+])
+def test_raw_nul_bytes_are_dropped_not_fatal(tmp_path, name, content):
+    p = tmp_path / name
+    p.write_bytes(content)
+    recs = posts(iter_posts([p], detect_lang=False))
+    assert [r["post_id"] for r in recs] == ["1", "2"]
+    assert "\x00" not in recs[0]["caption_clean"] and recs[0]["caption_clean"].replace(" ", "") == "ab"

@@ -180,7 +180,8 @@ def detect_format(path: Path) -> str:
     head = read_head(path)
     if head.startswith(b"PAR1"):
         return "parquet"
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    # raw NUL bytes are invalid in JSON but common in scraped text; readers drop them (as 4CAT does)
+    text = head.replace(b"\x00", b"").decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if text.startswith("WEBVTT"):
         raise InputFileError(path, "this is a subtitle file, not a post export",
                              "Pass its folder with --transcripts DIR instead.")
@@ -250,6 +251,7 @@ def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str,
 def _loads_line(line: str) -> Any:
     """orjson, falling back to the stdlib for what orjson refuses but JSON allows
     (escaped lone surrogates such as ``"\\ud800"``, which cleaning later removes)."""
+    line = line.replace("\x00", "")
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -318,7 +320,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
 
     ``source_line`` is the 1-based position of the record in the file.
     """
-    raw = read_all_bytes(path)
+    raw = read_all_bytes(path).replace(b"\x00", b"")
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
