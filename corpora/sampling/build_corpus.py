@@ -37,6 +37,8 @@ SOURCES = {
 }
 TRANSCRIPTS = {"eu24_war_abortion_aiforensics": "eu24_war_abortion_aiforensics/transcripts"}
 ANNOTATED_AT = "2026-11-24"
+#: Batches annotated on a later day (round 2).
+ANNOTATED_AT_BY_BATCH = {"08": "2026-11-25", "09": "2026-11-25"}
 KEEP = list(POST_FIELDS) + ["actor_name", "region", "duet_from", "stitch_from", "transcript_source"]
 
 
@@ -58,6 +60,7 @@ def main(data_root: str, corpora: str) -> None:
         for line in open(f, encoding="utf-8"):
             o = json.loads(line)
             o["annotator"] = f"ann-b{batch}"
+            o["annotated_at"] = ANNOTATED_AT_BY_BATCH.get(batch, ANNOTATED_AT)
             primary[o["uid"]] = o
     second = {}
     for f in sorted(glob.glob(str(ann / "labels_double_*.jsonl"))):
@@ -99,7 +102,7 @@ def main(data_root: str, corpora: str) -> None:
         row["annotator"] = primary[uid]["annotator"] + (f"+{second[uid]['annotator']}" if uid in second else "")
         if uid in adjudicated:
             row["annotator"] += f"+{adjudicated[uid]['adjudicator']}"
-        row["annotated_at"] = ANNOTATED_AT
+        row["annotated_at"] = primary[uid]["annotated_at"]
         row["note"] = adjudicated[uid]["rule"] if uid in adjudicated else primary[uid].get("note", "")
         handle = (row.get("actor") or "").lower()
         if handle and handle not in public:

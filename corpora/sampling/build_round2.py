@@ -37,7 +37,12 @@ HERE = Path(__file__).resolve().parent
 def main(data_root: str) -> None:
     rows = {r["videoId"]: r for r in csv.DictReader(open(Path(data_root) / "jp_gov_tiktokapi/videos_flat.csv",
                                                          encoding="utf-8"))}
-    manifest = [json.loads(line) for line in open(HERE / "manifest.jsonl", encoding="utf-8")]
+    # idempotent: round-2 entries of an earlier run are replaced, not appended again
+    manifest = [m for m in (json.loads(line) for line in open(HERE / "manifest.jsonl", encoding="utf-8"))
+                if not m["sampling"].endswith("_round2")]
+    with open(HERE / "manifest.jsonl", "w", encoding="utf-8") as man:
+        for m in manifest:
+            man.write(json.dumps(m) + "\n")
     used = {m["uid"] for m in manifest}
     picks = [json.loads(line)["post_id"] for line in open(HERE / "round2_active_learning_picks.jsonl")]
     chosen = [(pid, "jp:active_learning_round2") for pid in picks]
