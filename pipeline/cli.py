@@ -113,14 +113,17 @@ def evaluate(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s) to evaluate on.")],
     model: ModelOpt = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.", dir_okay=False)] = None,
-    report_dir: Annotated[Optional[Path], typer.Option(help="Write report.md, metrics.json and misclassified.jsonl here.",
-                                                       file_okay=False)] = None,
+    report_dir: Annotated[Optional[Path], typer.Option(help="Write report.html (with plots), report.md, metrics.json and "
+                                                            "misclassified.jsonl here.", file_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Cross-validate the training config with K folds instead of testing a model (0 = off).",
                                     min=0)] = 0,
     config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
+    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", help="With --cv, skip training spaCy's "
+                                                    "textcat_multilabel on the same folds for comparison.")] = False,
 ) -> None:
-    """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs."""
+    """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs,
+    compared with keyword rules and (with --cv) spaCy's textcat_multilabel trained on the same folds."""
     import json
 
     from .errors import PipelineError
@@ -129,7 +132,8 @@ def evaluate(
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
     try:
-        result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap)
+        result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
+                          spacy_baseline=not no_spacy_baseline)
     except PipelineError as exc:
         _fail(str(exc))
         return
@@ -143,8 +147,19 @@ def evaluate(
                f"micro-F1 {result['micro_f1']:.3f} on {result['n_posts']} posts")
     for n, m in result["per_label"].items():
         typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']})")
-    if "keyword_baseline" in result:
-        typer.echo(f"  keyword baseline macro-F1 {result['keyword_baseline']['macro_f1']:.3f}")
+    for key, title in (("keyword_baseline", "keyword baseline"), ("spacy_textcat", "spaCy textcat_multilabel")):
+        b = result.get(key, {})
+        if "macro_f1" in b:
+            bci = b["bootstrap_ci"]["macro_f1"]
+            typer.echo(f"  {title} macro-F1 {b['macro_f1']:.3f} (95% CI {bci[0]:.3f}-{bci[1]:.3f})")
+    for key, d in result.get("paired_differences", {}).items():
+        typer.echo(f"  model - {d['b'].replace('_', ' ')}: macro-F1 {d['difference']:+.3f} "
+                   f"(paired 95% CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})")
+    skipped = result.get("spacy_textcat", {}).get("skipped")
+    if skipped and not no_spacy_baseline:
+        typer.echo(f"note: {skipped}", err=True)
+    if report_dir:
+        typer.echo(f"report: {report_dir / 'report.html'} (also report.md, metrics.json, misclassified.jsonl)", err=True)
 
 
 @app.command()
