@@ -163,14 +163,22 @@ def breakdown(records: Sequence[dict[str, Any]], Y: np.ndarray, pred: np.ndarray
     out = {}
     for g, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         s = metric_summary(Y[idx], pred[idx])
-        out[g] = {"n_posts": len(idx), "macro_f1": s["macro_f1"], "micro_f1": s["micro_f1"],
+        out[g] = {"n_posts": len(idx), "macro_f1": _group_macro_f1(Y[idx], pred[idx]), "micro_f1": s["micro_f1"],
                   "positives": {c: int(Y[idx, j].sum()) for j, c in enumerate(labels())},
-                  "per_label_f1": {c: v["f1"] for c, v in s["per_label"].items()}}
+                  # a label with no gold and no predicted post in the group has no F1 (None), not 0
+                  "per_label_f1": {c: (v["f1"] if Y[idx, j].any() or pred[idx, j].any() else None)
+                                   for j, (c, v) in enumerate(s["per_label"].items())}}
         if others:
-            out[g]["other_systems_macro_f1"] = {
-                name: round(float(f1_score(Y[idx], p[idx], average="macro", zero_division=0)), 4)
-                for name, p in others.items()}
+            out[g]["other_systems_macro_f1"] = {name: _group_macro_f1(Y[idx], p[idx]) for name, p in others.items()}
     return out
+
+
+def _group_macro_f1(Y: np.ndarray, pred: np.ndarray) -> float | None:
+    """Macro-F1 over the labels that occur (gold or predicted) in the group; None if none does."""
+    present = Y.any(axis=0) | pred.any(axis=0)
+    if not present.any():
+        return None
+    return round(float(f1_score(Y[:, present], pred[:, present], average="macro", zero_division=0)), 4)
 
 
 def cross_validate_config(records: Sequence[dict[str, Any]], Y: np.ndarray, estimator: Any, k: int = 5,
@@ -385,13 +393,19 @@ def markdown_report(result: dict[str, Any], *, plots: Sequence[str] = ()) -> str
                   "|---|---|---|" + "---|" * (len(labels()) + len(other))]
         for g, m in result[key].items():
             cell = str(g).replace("|", "\\|")  # group names come from the data
-            lines.append(f"| {cell} | {m['n_posts']} | {m['macro_f1']:.3f} | "
-                         + " | ".join(f"{m['per_label_f1'][n]:.2f} ({m['positives'][n]})" for n in labels()) + " | "
-                         + "".join(f"{v:.3f} | " for v in m.get("other_systems_macro_f1", {}).values()))
-    lines += ["", "Per-group cells: F1 (positives), then the other systems' macro-F1 on the same posts. "
+            lines.append(f"| {cell} | {m['n_posts']} | {_opt(m['macro_f1'])} | "
+                         + " | ".join(f"{_opt(m['per_label_f1'][n], 2)} ({m['positives'][n]})" for n in labels())
+                         + " | " + "".join(f"{_opt(v)} | " for v in m.get("other_systems_macro_f1", {}).values()))
+    lines += ["", "Per-group cells: F1 (positives), then the other systems' macro-F1 on the same posts; "
+              "'–' where a label has no gold and no predicted post in the group (macro-F1 averages the others). "
                   "Small groups have wide error bars."]
     if plots:
         lines += ["", "## Plots", "", "See report.html for all of this with the plots inline.", ""]
         lines += [f"- [{Path(p).stem.replace('_', ' ')}]({p})" for p in plots]
     lines.append("")
     return "\n".join(lines)
+
+
+def _opt(v: float | None, digits: int = 3) -> str:
+    """A figure, or an en dash where there is none (no gold or predicted post of the label)."""
+    return "–" if v is None else f"{v:.{digits}f}"

@@ -326,9 +326,10 @@ def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
         other = next(iter(groups.values()), {}).get("other_systems_macro_f1", {})
         headers = ["group", "posts", "macro-F1", *(f"{n} F1 (positives)" for n in names),
                    *(f"macro-F1 {SYSTEMS.get(k, k)}" for k in other)]
-        rows = [[g, m["n_posts"], f"{m['macro_f1']:.3f}",
-                 *(f"{m['per_label_f1'][n]:.2f} ({m['positives'][n]})" for n in names),
-                 *(f"{v:.3f}" for v in m.get("other_systems_macro_f1", {}).values())] for g, m in groups.items()]
+        rows = [[g, m["n_posts"], _f(m["macro_f1"]),
+                 *(f"{'—' if m['per_label_f1'][n] is None else format(m['per_label_f1'][n], '.2f')} ({m['positives'][n]})"
+                   for n in names),
+                 *(_f(v) for v in m.get("other_systems_macro_f1", {}).values())] for g, m in groups.items()]
         parts.append(_table(headers, rows))
 
     parts.append(f"<h2>Most confident errors</h2><p class=\"note\">The {len(errors)} misclassified posts with the "

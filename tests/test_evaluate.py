@@ -182,3 +182,17 @@ def test_cli_no_spacy_baseline_flag_and_printed_comparison(monkeypatch, cv_run):
     assert "spaCy textcat_multilabel macro-F1" in res.output and "model - spacy textcat: macro-F1" in res.output
     res = runner.invoke(app, ["evaluate", "c.jsonl", "--cv", "2", "--no-spacy-baseline"])
     assert res.exit_code == 0 and seen["spacy_baseline"] is False
+
+
+def test_breakdown_leaves_out_labels_absent_from_a_group():
+    import numpy as np
+
+    from pipeline.evaluate import breakdown
+
+    recs = [{"language": "ro"}, {"language": "ro"}, {"language": "ne"}]
+    Y = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    P = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    out = breakdown(recs, Y, P, "language")
+    assert out["ro"]["macro_f1"] == 1.0  # only influencer_amplification occurs: it is not averaged with two zeros
+    assert out["ro"]["per_label_f1"]["trend_participation"] is None
+    assert out["ne"]["macro_f1"] is None
