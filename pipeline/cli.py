@@ -55,6 +55,12 @@ def label(
     format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
     column: Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column: FIELD=COLUMN (repeatable).")] = None,
     chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
+    explain: Annotated[bool, typer.Option("--explain", help="Add per post and label the features that drove the "
+                                                            "decision and the field they came from.")] = False,
+    explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",
+                                             min=1)] = 5,
+    workers: Annotated[int, typer.Option(help="Worker processes labelling chunks in parallel (each loads the "
+                                              "model once; output order unchanged).", min=1)] = 1,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from .errors import PipelineError
@@ -66,7 +72,7 @@ def label(
     cols = _parse_columns(column)
     try:
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
-                          columns=cols, chunk_size=chunk_size)
+                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
     except PipelineError as exc:
         _fail(str(exc))
         return

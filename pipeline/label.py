@@ -1,30 +1,66 @@
 """Batch labelling: stream posts in chunks through the model and write them out.
 
 The per-chunk step :func:`label_chunk` is a plain function of (chunk, model) → labelled
-chunk, so a distributed engine can run the same step across machines.
+chunk, so a distributed engine can run the same step across machines; ``label_files(...,
+workers=N)`` runs it in N local processes that each load the model once.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sys
-from collections.abc import Sequence
+import warnings
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .explain import TOP_K
 from .ingest import IngestStats, Reject, chunked, iter_posts
 from .writers import REJECT_FIELDS, RecordWriter
 
 log = logging.getLogger(__name__)
 CHUNK_SIZE = 10_000
+#: Chunks queued or being labelled per worker: enough to keep workers busy, bounded memory.
+IN_FLIGHT_PER_WORKER = 2
+#: Fields a worker sets (language ID runs there too); it sends back only these, not whole records.
+WORKER_FIELDS = ("language", "scores", "labels", "explanations")
 
 
-def label_chunk(chunk: list[dict[str, Any]], model: Any) -> list[dict[str, Any]]:
-    """Add ``labels`` and ``scores`` to each record of ``chunk`` (in place) and return it."""
+def label_chunk(chunk: list[dict[str, Any]], model: Any, *, explain: bool = False,
+                top_k: int = TOP_K) -> list[dict[str, Any]]:
+    """Add ``labels`` and ``scores`` (and ``explanations`` if ``explain``) to each record of ``chunk`` (in place).
+
+    Parameters
+    ----------
+    chunk : list of dict
+        Cleaned post records.
+    model : StrategyClassifier
+        A fitted model.
+    explain : bool
+        Also add ``explanations``: per label, the ``top_k`` features by contribution and their
+        field (see :mod:`pipeline.explain`).
+    top_k : int
+        Features per post and label in ``explanations``.
+
+    Returns
+    -------
+    list of dict
+        ``chunk`` itself.
+    """
     if not chunk:
         return chunk
-    proba = model.predict_proba(chunk)
+    if explain:
+        from .explain import predict_and_explain
+
+        proba, explanations = predict_and_explain(model, chunk, top_k)
+        for rec, ex in zip(chunk, explanations):
+            rec["explanations"] = ex
+    else:
+        proba = model.predict_proba(chunk)
     names = [str(c) for c in model.classes_]
     thresholds = model.thresholds_
     for rec, row in zip(chunk, proba):
@@ -41,17 +77,123 @@ class LabelRun:
     rejects: Path | None
 
 
+# --- worker processes -------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(model_dir: Path | None) -> None:
+    """Process-pool initializer: load (and verify) the model once per worker process."""
+    from .model_io import load_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _WORKER["model"] = load_model(model_dir)[0]
+        except Exception as exc:  # a failing initializer only yields "BrokenProcessPool": report it with a task
+            _WORKER["error"] = exc
+    _WORKER["warnings"] = [(w.category, str(w.message)) for w in caught]
+
+
+def _label_task(chunk: list[dict[str, Any]], explain: bool,
+                top_k: int) -> tuple[list[dict[str, Any]], list[tuple[type, str]]]:
+    """Detect languages and label ``chunk`` in a worker.
+
+    Returns the :data:`WORKER_FIELDS` of each post and the worker's model-loading warnings (once).
+    """
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    from .language import record_language
+
+    notes = _WORKER.pop("warnings", [])
+    # The parent reads with detect_lang=False: language ID is ~half of ingest time and would
+    # otherwise cap the whole run at one process's speed. Same call as iter_posts makes.
+    for rec in chunk:
+        if not rec.get("language"):
+            rec["language"] = record_language(rec)
+    done = label_chunk(chunk, _WORKER["model"], explain=explain, top_k=top_k)
+    return [{k: rec[k] for k in WORKER_FIELDS if k in rec} for rec in done], notes
+
+
+def _mp_context() -> Any:
+    # Not "fork": the parent may already run threads (progress bar monitor, native libraries)
+    # and forking a threaded process can deadlock. forkserver forks workers from a clean server.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_dir: Path | None, workers: int,
+              explain: bool, top_k: int) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+    """Label ``(items, posts)`` chunks in ``workers`` processes; yield them labelled, in input order.
+
+    At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are queued or in work at any time.
+    """
+    pool = ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(model_dir,))
+    pending: deque[tuple[list[Any], list[dict[str, Any]], Future]] = deque()
+    seen_warnings: set[tuple[type, str]] = set()
+
+    def finish() -> tuple[list[Any], list[dict[str, Any]]]:
+        items, posts, fut = pending.popleft()
+        added, notes = fut.result()
+        for category, message in notes:
+            if (category, message) not in seen_warnings:  # every worker warns alike: say it once
+                seen_warnings.add((category, message))
+                warnings.warn(message, category, stacklevel=2)
+        for rec, fields in zip(posts, added):
+            rec.update(fields)
+        return items, posts
+
+    try:
+        # An empty first task surfaces model-loading errors even when the input has no posts.
+        pending.append(([], [], pool.submit(_label_task, [], explain, top_k)))
+        for items, posts in chunks:
+            while len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield finish()
+            pending.append((items, posts, pool.submit(_label_task, posts, explain, top_k)))
+        while pending:
+            yield finish()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
                 rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
-                progress: bool | None = None) -> LabelRun:
-    """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``."""
-    from .model_io import load_model
+                progress: bool | None = None, explain: bool = False, top_k: int = TOP_K,
+                workers: int = 1) -> LabelRun:
+    """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
-    model, _ = load_model(model_dir)
+    With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
+    loads the model once, then pays spaCy's per-language start-up on its first chunks, a few
+    seconds); output, rejects and counts are byte-for-byte those of one worker. Workers are
+    started with forkserver/spawn, so a script calling this needs the
+    ``if __name__ == "__main__":`` guard.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
+    if top_k < 1:
+        raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
     stats = IngestStats()
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
+
+    def split() -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+        posts = iter_posts(inputs, fmt=fmt, columns=columns, transcripts=transcripts, stats=stats,
+                           detect_lang=workers == 1)  # with workers, language ID runs in them
+        for chunk in chunked(posts, chunk_size):
+            yield chunk, [p for p in chunk if not isinstance(p, Reject)]
+
+    if workers == 1:
+        from .model_io import load_model
+
+        model, _ = load_model(model_dir)
+        labelled_chunks = ((items, label_chunk(posts, model, explain=explain, top_k=top_k))
+                           for items, posts in split())
+    else:
+        from .model_io import DEFAULT_MODEL_DIR, read_meta
+
+        # fail fast on a missing model directory; each worker's load_model verifies the rest
+        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
+        labelled_chunks = _parallel(split(), model_dir, workers, explain, top_k)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -59,15 +201,16 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
 
         bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
     labelled = 0
-    with RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
-        for chunk in chunked(iter_posts(inputs, fmt=fmt, columns=columns, transcripts=transcripts, stats=stats),
-                             chunk_size):
-            posts = [p for p in chunk if not isinstance(p, Reject)]
-            rej.write([r.as_dict() for r in chunk if isinstance(r, Reject)])
-            out.write(label_chunk(posts, model))
-            labelled += len(posts)
-            if bar is not None:
-                bar.update(len(chunk))
-    if bar is not None:
-        bar.close()
+    try:
+        with RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
+            for items, posts in labelled_chunks:
+                rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
+                out.write(posts)
+                labelled += len(posts)
+                if bar is not None:
+                    bar.update(len(items))
+    finally:
+        labelled_chunks.close()  # stops the worker processes if writing failed
+        if bar is not None:
+            bar.close()
     return LabelRun(stats, labelled, output, rejects)

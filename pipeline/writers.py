@@ -12,8 +12,9 @@ import orjson
 from .errors import PipelineError
 from .schema import labels
 
-#: Output columns of labelled posts, in order (scores are flattened to score_<label> in CSV/Parquet).
-OUTPUT_FIELDS = ("post_id", "actor", "actor_name", "created_at", "labels", "scores", "language",
+#: Output columns of labelled posts, in order (scores are flattened to score_<label> in CSV/Parquet;
+#: explanations, present only from ``label --explain``, are one JSON text cell there).
+OUTPUT_FIELDS = ("post_id", "actor", "actor_name", "created_at", "labels", "scores", "explanations", "language",
                  "caption", "caption_clean", "transcript", "transcript_clean", "transcript_source",
                  "on_screen_text", "on_screen_text_clean", "hashtags", "mentions", "emoji", "music",
                  "paid_partnership", "is_ad", "duet_from", "stitch_from", "views", "likes", "shares", "comments",
@@ -44,7 +45,11 @@ def output_kind(path: Path) -> str:
 
 
 def _flat(rec: dict[str, Any]) -> dict[str, Any]:
-    row = {k: rec.get(k) for k in OUTPUT_FIELDS if k != "scores"}
+    # explanations only when the run made them, so plain outputs keep their columns
+    row = {k: rec.get(k) for k in OUTPUT_FIELDS if k != "scores" and (k != "explanations" or k in rec)}
+    if row.get("explanations") is not None:
+        # JSON text: label → list of structs has no stable Parquet type across chunks
+        row["explanations"] = orjson.dumps(row["explanations"]).decode()
     for name in labels():
         row[f"score_{name}"] = (rec.get("scores") or {}).get(name)
     return row
@@ -155,8 +160,9 @@ def _uncell(v: Any) -> Any:
 def _unflat(row: dict[str, Any]) -> dict[str, Any]:
     if "scores" not in row:
         row["scores"] = {n: _num(row.pop(f"score_{n}", None)) for n in labels()}
-    if isinstance(row.get("labels"), str):
-        row["labels"] = _uncell(row["labels"])
+    for key in ("labels", "explanations"):
+        if isinstance(row.get(key), str):
+            row[key] = _uncell(row[key])
     return row
 
 

@@ -1,0 +1,174 @@
+"""`label --explain` (per-post feature contributions) and `label --workers N` (chunk-level processes)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.explain import FIELDS, contributions, explain, feature_matrix, linear_view
+from pipeline.ingest import Reject, iter_posts
+from pipeline.label import label_chunk
+from pipeline.model_io import load_model
+from pipeline.writers import read_records
+
+runner = CliRunner()
+# ~20 distinct posts across six export formats, plus duplicates and a malformed line (rejects).
+MIXED = ("zeeschuimer.ndjson", "research_api_stored.json", "tiktok_ccl.csv", "4cat_tiktok.csv",
+         "aiforensics_videos.csv", "nepal_election.csv")
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def rows_labels(cell):
+    return json.loads(cell) if isinstance(cell, str) else cell  # CSV: JSON text; Parquet: a list column
+
+
+@pytest.fixture(scope="module")
+def model(small_model):
+    return load_model(small_model)[0]
+
+
+@pytest.fixture(scope="module")
+def ccl_posts(data_dir) -> list[dict]:
+    return [p for p in iter_posts([data_dir / "tiktok_ccl.csv"]) if not isinstance(p, Reject)]
+
+
+@pytest.fixture(scope="module")
+def mixed_inputs(data_dir, tmp_path_factory) -> list[Path]:
+    bad = tmp_path_factory.mktemp("mixed") / "bad.jsonl"
+    bad.write_text('{"post_id": "x1", "caption": "Evacuation order: typhoon approaching, go to shelters now"}\n'
+                   '{not json}\n', encoding="utf-8")
+    return [data_dir / name for name in MIXED] + [bad]
+
+
+def test_explanations_for_every_post_and_label(model, data_dir):
+    posts = [p for p in iter_posts([data_dir / "tiktok_ccl.csv", data_dir / "zeeschuimer.ndjson"])
+             if not isinstance(p, Reject)]
+    out = label_chunk(posts, model, explain=True, top_k=3)
+    assert len(out) == 11
+    for rec in out:
+        ex = rec["explanations"]
+        assert list(ex) == [str(c) for c in model.classes_]
+        orjson.dumps(ex)  # plain JSON types only
+        for feats in ex.values():
+            assert 1 <= len(feats) <= 3
+            assert {f["field"] for f in feats} <= set(FIELDS.values())
+            w = [f["weight"] for f in feats]
+            pos, neg = [x for x in w if x > 0], [x for x in w if x <= 0]
+            # what pushed toward the label first, each part strongest first
+            assert w == pos + neg and pos == sorted(pos, reverse=True) and neg == sorted(neg)
+
+
+def test_paid_partnership_flag_pushes_influencer_amplification(model, ccl_posts):
+    flagged = [p["post_id"] for p in ccl_posts if p.get("paid_partnership")]
+    assert len(flagged) == 5  # TikTok's "Paid Partnership" label; the sixth row is "Promotional Content" (is_ad)
+    for rec, ex in zip(ccl_posts, explain(model, ccl_posts)):
+        top = {f["feature"]: f for f in ex["influencer_amplification"]}
+        if rec["post_id"] in flagged:
+            assert top["flag=paid_partnership"]["weight"] > 0
+            assert top["flag=paid_partnership"]["field"] == "metadata/cue"
+        else:
+            assert "flag=paid_partnership" not in top
+
+
+def test_contributions_add_up_to_the_decision_score(model, ccl_posts):
+    X = feature_matrix(model, ccl_posts)
+    view = linear_view(model)
+    per_label = contributions(model, X)
+    ovr = model.pipeline_.steps[-1][1]
+    for j, est in enumerate(ovr.estimators_):
+        decision = np.mean([c.estimator.decision_function(X) for c in est.calibrated_classifiers_], axis=0)
+        np.testing.assert_allclose(np.asarray(per_label[j].sum(axis=1)).ravel(), decision - view.intercept[j],
+                                   atol=1e-9)
+    # hand check on the first post (paid partnership): with every feature listed, the rounded weights
+    # still add up to its influencer_amplification score minus the intercept, which is positive
+    j = view.labels.index("influencer_amplification")
+    est = ovr.estimators_[j]
+    d0 = np.mean([c.estimator.decision_function(X[:1])[0] for c in est.calibrated_classifiers_])
+    full = explain(model, ccl_posts[:1], top_k=10**6)[0]["influencer_amplification"]
+    assert len(full) == np.count_nonzero(per_label[j][0].toarray())
+    total = sum(f["weight"] for f in full)
+    assert total == pytest.approx(d0 - view.intercept[j], abs=1e-4 * len(full))
+    assert total > 0
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_top_k_by_passes_equals_top_k_by_sorting(model, data_dir, monkeypatch, k):
+    import pipeline.explain as ex
+
+    posts = [p for p in iter_posts([data_dir / name for name in MIXED]) if not isinstance(p, Reject)]
+    X = feature_matrix(model, posts)
+    by_passes = ex.explain_matrix(model, X, k)
+    monkeypatch.setattr(ex, "_MAX_K_BY_PASSES", 0)
+    assert ex.explain_matrix(model, X, k) == by_passes
+
+
+def test_explain_leaves_scores_unchanged(model, ccl_posts):
+    plain = label_chunk([dict(p) for p in ccl_posts], model)
+    explained = label_chunk([dict(p) for p in ccl_posts], model, explain=True)
+    assert [r["scores"] for r in plain] == [r["scores"] for r in explained]
+    assert [r["labels"] for r in plain] == [r["labels"] for r in explained]
+    assert "explanations" not in plain[0]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_explain_csv_and_parquet_are_readable(tmp_path, data_dir, small_model, name):
+    import pandas as pd
+
+    out = tmp_path / name
+    res = run("label", data_dir / "tiktok_ccl.csv", "-o", out, "--model", small_model, "--explain", "--explain-top", "2")
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out) if name.endswith(".csv") else pd.read_parquet(out)
+    assert len(df) == 6 and "explanations" in df.columns
+    cell = json.loads(df["explanations"][0])
+    assert set(cell) == {"trend_participation", "influencer_amplification", "crisis_messaging"}
+    assert all(len(v) <= 2 for v in cell.values())
+    back = [r for chunk in read_records(out) for r in chunk]
+    assert back[0]["explanations"] == cell and list(back[0]["labels"]) == list(rows_labels(df["labels"][0]))
+
+
+def test_plain_csv_has_no_explanations_column(tmp_path, data_dir, small_model):
+    out = tmp_path / "out.csv"
+    assert run("label", data_dir / "tiktok_ccl.csv", "-o", out, "--model", small_model).exit_code == 0
+    assert "explanations" not in out.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def test_workers_2_same_bytes_rejects_and_summary_as_1(tmp_path, mixed_inputs, small_model):
+    outputs = {}
+    for workers in (1, 2):
+        out, rej = tmp_path / f"out{workers}.jsonl", tmp_path / f"rej{workers}.jsonl"
+        res = run("label", *mixed_inputs, "-o", out, "--rejects", rej, "--model", small_model,
+                  "--chunk-size", "3", "--explain", "--workers", workers)
+        assert res.exit_code == 0, res.output
+        outputs[workers] = (out.read_bytes(), rej.read_bytes(), res.output.splitlines()[0])
+    one, two = outputs[1], outputs[2]
+    assert one[0] == two[0] and one[1] == two[1] and one[2] == two[2]
+    rows = [json.loads(line) for line in one[0].splitlines()]
+    assert len(rows) >= 20 and all("explanations" in r for r in rows)  # several chunks of 3 went through
+    assert "rejected: reasons" in one[2] and "malformed JSON" in one[2]
+
+
+def test_workers_report_a_model_that_fails_verification(tmp_path, data_dir, small_model):
+    bad = tmp_path / "m"
+    shutil.copytree(small_model, bad)
+    meta = json.loads((bad / "meta.json").read_text())
+    meta["model_sha256"] = "0" * 64
+    (bad / "meta.json").write_text(json.dumps(meta))
+    res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", bad, "--workers", "2")
+    assert res.exit_code == 1
+    assert "does not match meta.json" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--explain-top", "0"]])
+def test_worker_and_top_k_must_be_positive(tmp_path, data_dir, option):
+    res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--explain", *option)
+    assert res.exit_code == 2
