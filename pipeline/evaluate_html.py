@@ -13,16 +13,15 @@ Content-Security-Policy that forbids scripts and outside resources.
 from __future__ import annotations
 
 import base64
-import io
 import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .html_page import esc as _e
+from .html_page import file_list, html_document, render_png
 from .schema import labels
 
 log = logging.getLogger(__name__)
@@ -31,8 +30,6 @@ PLOT_DIR = "plots"
 MAX_ERRORS_SHOWN = 25
 CAPTION_CHARS = 280
 COLOURS = {"model": "#4c78a8", "keyword_baseline": "#e45756", "spacy_textcat": "#f58518"}
-_RC = {"text.parse_math": False, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
-_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;
 color:#222;line-height:1.45}
@@ -46,23 +43,8 @@ figcaption{color:#555;font-size:.85rem}
 """
 
 
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
 def _png(draw: Callable[[Any], None], size: tuple[float, float]) -> bytes:
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with rc_context(_RC), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from")
-        fig = Figure(figsize=size, layout="constrained")
-        FigureCanvasAgg(fig)
-        draw(fig)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+    return render_png(draw, size, dpi=100)
 
 
 # ---------------------------------------------------------------- plots
@@ -337,12 +319,8 @@ def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
     parts.append(_table(["post", "language", "source", "gold", "predicted", "scores", "caption"], errors,
                         text_cols=(5, 6)))
     files = ["metrics.json", "misclassified.jsonl", "report.md", *(f"{PLOT_DIR}/{k}.png" for k in plots)]
-    parts.append("<h2>Files</h2><ul>" + "".join(f'<li><a href="{_e(f)}">{_e(f)}</a></li>' for f in files) + "</ul>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    parts.append(file_list(files))
+    return html_document(title, "\n".join(parts), _CSS)
 
 
 def write_html_report(report_dir: Path, result: dict[str, Any], records: Sequence[dict[str, Any]], Y: np.ndarray,

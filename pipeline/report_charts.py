@@ -6,36 +6,22 @@ so no global backend state is touched and nothing ever tries to open a window.
 
 from __future__ import annotations
 
-import io
 import logging
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from .html_page import render_png
 from .report_tables import METRICS
 
 log = logging.getLogger(__name__)
 NONE_COLOUR, MULTI_COLOUR = "#d9d9d9", "#555555"
 PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d")
-# handles may contain '$' or '_': never let matplotlib read them as mathtext
-_RC = {"text.parse_math": False, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 
 
 def _png(draw: Callable[[Any], None], size: tuple[float, float]) -> bytes:
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context(_RC), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Glyph .* missing from")  # CJK handles without a CJK font
-        fig = Figure(figsize=size, layout="constrained")
-        FigureCanvasAgg(fig)
-        draw(fig)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return buf.getvalue()
+    return render_png(draw, size, dpi=110)
 
 
 def strategy_mix(df: pd.DataFrame, key: str, names: tuple[str, ...], title: str) -> bytes:

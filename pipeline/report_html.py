@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from html import escape
 
+from .html_page import esc as _e
+from .html_page import file_list, html_document
 from .report_format import Section
 
-_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;
 color:#222;line-height:1.45}
@@ -25,10 +25,6 @@ th{background:#f4f4f4;position:sticky;top:0} td:first-child,th:first-child{text-
 figure{margin:1rem 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.85rem} ul.notes li{margin:.2rem 0}
 """
-
-
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
 
 
 def _table(section: Section) -> str:
@@ -61,9 +57,5 @@ def render_html(sections: Sequence[Section], charts: Mapping[str, tuple[str, byt
         parts.append(_table(section))
         if section.note:
             parts.append(f'<p class="note">{_e(section.note)}</p>')
-    parts.append("<h2>Files</h2><ul>" + "".join(f'<li><a href="{_e(f)}">{_e(f)}</a></li>' for f in files) + "</ul>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    parts.append(file_list(files))
+    return html_document(title, "\n".join(parts), _CSS)
