@@ -159,8 +159,11 @@ class DiplomacyStrategy(Pipe):
         self._source, self._files = source, None
         log.info("%s: loaded model from %s (sha256 %s…)", self.name, source, self._meta["model_sha256"][:12])
 
+    # Not named ``model``: spaCy's pipeline linking probes ``hasattr(component, "model")`` (the
+    # ListenedToComponent protocol), which would load — and, for a bad model_dir, fail — inside
+    # add_pipe, depending on attribute-check order (flaky across hash seeds).
     @property
-    def model(self) -> Any:
+    def classifier(self) -> Any:
         """The verified :class:`~pipeline.classifier.StrategyClassifier` (loaded on first access)."""
         if self._model is None:
             self._load(self.model_dir)
@@ -169,7 +172,7 @@ class DiplomacyStrategy(Pipe):
     @property
     def meta(self) -> dict[str, Any]:
         """The model's ``meta.json`` (format version, labels, thresholds, metrics …)."""
-        _ = self.model  # loads on first access
+        _ = self.classifier  # loads on first access
         assert self._meta is not None
         return self._meta
 
@@ -180,22 +183,22 @@ class DiplomacyStrategy(Pipe):
     @property
     def thresholds(self) -> dict[str, float]:
         """Decision threshold per label used for ``doc._.strategies``."""
-        model = self.model
+        model = self.classifier
         return {str(c): float(self.threshold if self.threshold is not None else t)
                 for c, t in zip(model.classes_, model.thresholds_)}
 
     def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
                    nlp: Optional[Language] = None) -> None:
         """Load and verify the model now (``nlp.initialize()``), so a bad ``model_dir`` fails early."""
-        _ = self.model
+        _ = self.classifier
 
     # -- prediction ------------------------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> np.ndarray:
         """Probabilities (n_docs, n_labels) in one ``predict_proba`` call."""
-        return self.model.predict_proba([post_record(doc) for doc in docs])
+        return self.classifier.predict_proba([post_record(doc) for doc in docs])
 
     def set_annotations(self, docs: Iterable[Doc], scores: np.ndarray) -> None:
-        names = [str(c) for c in self.model.classes_]
+        names = [str(c) for c in self.classifier.classes_]
         cuts = self.thresholds
         for doc, row in zip(docs, scores):
             # update, not replace: cats from another text classifier in the pipeline survive

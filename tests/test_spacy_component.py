@@ -111,7 +111,7 @@ def test_threshold_out_of_range_is_refused(small_model, threshold):
 
 def test_pipe_batches_equal_single_docs_one_call_per_batch(nlp, posts, monkeypatch):
     single = cats_matrix([nlp(doc_from_post(nlp, p)) for p in posts])
-    model = nlp.get_pipe("diplomacy_strategy").model
+    model = nlp.get_pipe("diplomacy_strategy").classifier
     calls: list[int] = []
     real = model.predict_proba
     monkeypatch.setattr(model, "predict_proba", lambda X: calls.append(len(X)) or real(X))
@@ -159,8 +159,12 @@ def test_source_model_changed_after_loading_is_not_saved(small_model, tmp_path):
 
 
 def test_missing_model_dir_fails_on_initialize(tmp_path):
+    from spacy import ty
+
     nlp = spacy.blank("xx")
-    nlp.add_pipe("diplomacy_strategy", config={"model_dir": str(tmp_path / "nothing")})
+    pipe = nlp.add_pipe("diplomacy_strategy", config={"model_dir": str(tmp_path / "nothing")})
+    # spaCy probes components against this protocol while linking; probing must never load the model
+    assert not isinstance(pipe, ty.ListenedToComponent)
     with pytest.raises(ModelFileError, match="model directory not found"):
         nlp.initialize()
 
