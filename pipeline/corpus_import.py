@@ -93,10 +93,9 @@ def merge(pid: str, group: list[Judgement], *, default_date: str | None = None) 
     for j in group:  # the first judgement's fields win; later ones fill gaps
         for k, v in j.post.items():
             post.setdefault(k, v)
-    if not post.get("language"):
-        from .language import record_language
+    from .language import ensure_language
 
-        post["language"] = record_language(post)
+    ensure_language(post)
     annotators = list(dict.fromkeys(j.annotator for j in group if j.annotator))
     dates = sorted(j.annotated_at for j in group if j.annotated_at)
     notes = list(dict.fromkeys(j.note for j in group if j.note))

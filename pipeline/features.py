@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .clean import clean_record
-from .language import record_language
+from .language import ensure_language
 from .schema import CONFIG_DIR, labels
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,7 @@ def _ensure_clean(rec: dict[str, Any]) -> dict[str, Any]:
     if "caption_clean" not in rec:
         rec = clean_record(dict(rec))
     if not rec.get("language"):
-        rec = dict(rec)
-        rec["language"] = record_language(rec)
+        rec = ensure_language(dict(rec))  # never mutate the caller's record
     return rec
 
 

@@ -102,14 +102,13 @@ def _label_task(chunk: list[dict[str, Any]], explain: bool,
     """
     if "error" in _WORKER:
         raise _WORKER["error"]
-    from .language import record_language
+    from .language import ensure_language
 
     notes = _WORKER.pop("warnings", [])
     # The parent reads with detect_lang=False: language ID is ~half of ingest time and would
     # otherwise cap the whole run at one process's speed. Same call as iter_posts makes.
     for rec in chunk:
-        if not rec.get("language"):
-            rec["language"] = record_language(rec)
+        ensure_language(rec)
     done = label_chunk(chunk, _WORKER["model"], explain=explain, top_k=top_k)
     return [{k: rec[k] for k in WORKER_FIELDS if k in rec} for rec in done], notes
 

@@ -62,3 +62,10 @@ def record_language(rec: dict) -> str:
     """
     parts = [rec.get("caption"), rec.get("on_screen_text"), (rec.get("transcript") or "")[:1000]]
     return detect_language(" ".join(p for p in parts if isinstance(p, str) and p))
+
+
+def ensure_language(rec: dict) -> dict:
+    """Set ``rec["language"]`` (in place) unless the export already gave one; return ``rec``."""
+    if not rec.get("language"):
+        rec["language"] = record_language(rec)
+    return rec

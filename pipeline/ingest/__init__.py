@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..clean import clean_record
-from ..language import record_language
+from ..language import ensure_language
 from ..schema import has_text, validate_post
 from ..transcripts import TranscriptAttacher
 from .readers import FORMATS, Reject, detect_format, read_file
@@ -80,8 +80,8 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
             if not has_text(item):
                 stats.without_text += 1
             clean_record(item)
-            if detect_lang and not item.get("language"):
-                item["language"] = record_language(item)
+            if detect_lang:
+                ensure_language(item)
             stats.kept += 1
             yield item
     if attacher is not None:
