@@ -16,11 +16,11 @@ from typing import Any
 
 import orjson
 
-from .corpus import CorpusError
+from .corpus import CorpusError, iter_jsonl_objects
 from .errors import InputFileError
 from .ingest.readers import apply_mapping, canonical_mapping
 from .ingest.records import to_iso
-from .ingest.sources import open_text, read_all_bytes, read_head
+from .ingest.sources import read_all_bytes, read_head
 from .schema import has_text, labels, validate_labels
 
 FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
@@ -102,20 +102,6 @@ def _load_json(path: Path) -> list[Any]:
     return doc if isinstance(doc, list) else [doc]
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line.encode("utf-8", errors="surrogatepass"))
-            except (orjson.JSONDecodeError, UnicodeEncodeError) as exc:
-                raise CorpusError(f"{path}:{lineno}: malformed JSON ({exc}). Fix the line or export again.") from exc
-            if not isinstance(obj, dict):
-                raise CorpusError(f"{path}:{lineno}: expected a JSON object per line.")
-            yield lineno, obj
-
-
 def post_fields(obj: dict[str, Any], where: str, *, text: Any = None) -> dict[str, Any]:
     """Canonical post fields found in a tool's task data; the tool's ``text`` becomes the caption
     when the data carries no caption, transcript or on-screen text of its own."""
@@ -194,7 +180,7 @@ def _read_labelstudio(path: Path, skipped: Counter) -> Iterator[Judgement]:
 
 def _read_prodigy(path: Path, skipped: Counter) -> Iterator[Judgement]:
     """Prodigy ``db-out``: choice tasks (``accept`` list) and binary tasks (``label`` + ``answer``)."""
-    for lineno, obj in _jsonl(path):
+    for lineno, obj in iter_jsonl_objects(path):
         where = f"{path}:{lineno}"
         answer = obj.get("answer")
         if answer is None:
@@ -233,7 +219,7 @@ _DOCCANO_OWN = ("id", "text", "data", "label", "labels", "meta", "Comments", "co
 def _read_doccano(path: Path, skipped: Counter) -> Iterator[Judgement]:
     """doccano text-classification export: JSONL (or a JSON list) with ``text`` and ``label``."""
     head = read_head(path).lstrip(b"\xef\xbb\xbf \t\r\n")
-    items = enumerate(_load_json(path), start=1) if head.startswith(b"[") else _jsonl(path)
+    items = enumerate(_load_json(path), start=1) if head.startswith(b"[") else iter_jsonl_objects(path)
     for lineno, obj in items:
         where = f"{path}:{lineno}"
         if not isinstance(obj, dict):

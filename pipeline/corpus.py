@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,22 @@ from .schema import validate_labels
 
 class CorpusError(PipelineError):
     """An annotated corpus has a problem the user must fix (message names file and line)."""
+
+
+def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-empty line; a malformed line or a non-object is a
+    :class:`CorpusError` naming the file and line."""
+    with open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line.encode("utf-8", errors="surrogatepass"))
+            except (orjson.JSONDecodeError, UnicodeEncodeError) as exc:
+                raise CorpusError(f"{path}:{lineno}: malformed JSON ({exc}). Fix the line or export again.") from exc
+            if not isinstance(obj, dict):
+                raise CorpusError(f"{path}:{lineno}: expected a JSON object per line.")
+            yield lineno, obj
 
 
 def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -33,37 +49,28 @@ def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
         path = Path(path)
         if not path.is_file():
             raise InputFileError(path, "corpus file not found", "Check the path.")
-        with open_text(path) as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    rec = orjson.loads(line.encode("utf-8", errors="surrogatepass"))
-                except (orjson.JSONDecodeError, UnicodeEncodeError) as exc:
-                    raise CorpusError(f"{where}: malformed JSON ({exc}). Fix the line.") from exc
-                if not isinstance(rec, dict):
-                    raise CorpusError(f"{where}: expected a JSON object per line.")
-                if "labels" not in rec:
-                    raise CorpusError(f"{where}: no 'labels' field. Annotated records need a list, [] for none.")
-                try:
-                    rec["labels"] = validate_labels(rec["labels"])
-                except ValueError as exc:
-                    raise CorpusError(f"{where}: {exc}") from exc
-                pid = rec.get("post_id")
-                if pid is None or not str(pid).strip():
-                    raise CorpusError(f"{where}: missing post_id.")
-                pid = rec["post_id"] = str(pid)
-                if pid in seen:
-                    first = seen[pid]
-                    if first["labels"] != rec["labels"]:
-                        raise CorpusError(
-                            f"{where}: post {pid} is annotated {rec['labels']} here but {first['labels']} at "
-                            f"{first['corpus_file']}:{first['corpus_line']}. Adjudicate and keep one annotation.")
-                    continue
-                rec["corpus_file"], rec["corpus_line"] = str(path), lineno
-                seen[pid] = rec
-                out.append(rec)
+        for lineno, rec in iter_jsonl_objects(path):
+            where = f"{path}:{lineno}"
+            if "labels" not in rec:
+                raise CorpusError(f"{where}: no 'labels' field. Annotated records need a list, [] for none.")
+            try:
+                rec["labels"] = validate_labels(rec["labels"])
+            except ValueError as exc:
+                raise CorpusError(f"{where}: {exc}") from exc
+            pid = rec.get("post_id")
+            if pid is None or not str(pid).strip():
+                raise CorpusError(f"{where}: missing post_id.")
+            pid = rec["post_id"] = str(pid)
+            if pid in seen:
+                first = seen[pid]
+                if first["labels"] != rec["labels"]:
+                    raise CorpusError(
+                        f"{where}: post {pid} is annotated {rec['labels']} here but {first['labels']} at "
+                        f"{first['corpus_file']}:{first['corpus_line']}. Adjudicate and keep one annotation.")
+                continue
+            rec["corpus_file"], rec["corpus_line"] = str(path), lineno
+            seen[pid] = rec
+            out.append(rec)
     if not out:
         raise CorpusError(f"{', '.join(map(str, paths))}: no annotated posts found.")
     return out

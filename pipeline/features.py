@@ -53,17 +53,20 @@ def spacy_pipeline(lang: str):
 
 
 @lru_cache(maxsize=1)
-def cue_phrases() -> dict[str, list[str]]:
+def _cues_config() -> dict[str, Any]:
     with open(CONFIG_DIR / "cues.toml", "rb") as fh:
-        cfg = tomllib.load(fh)
+        return tomllib.load(fh)
+
+
+def cue_phrases() -> dict[str, list[str]]:
+    cfg = _cues_config()
     return {label: list(cfg.get(label, {}).get("phrases", [])) for label in labels()}
 
 
 @lru_cache(maxsize=1)
 def cue_substring_patterns() -> dict[str, re.Pattern[str]]:
     """One compiled regex per label over its substring cues (short Latin cues such as "war" anchored at a word start)."""
-    with open(CONFIG_DIR / "cues.toml", "rb") as fh:
-        cfg = tomllib.load(fh)
+    cfg = _cues_config()
     out = {}
     for label in labels():
         subs = cfg.get(label, {}).get("substrings", [])

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from .config_io import read_toml
 from .errors import InputFileError
 from .schema import CONFIG_DIR
 
@@ -64,13 +64,7 @@ def _entry(path: Path, handle: str, entry: Any) -> dict[str, str]:
 def read_registry(path: Path) -> Registry:
     """Read one registry TOML file; raises :class:`InputFileError` naming the file and the bad entry."""
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "actor registry not found", "Pass an existing TOML file to --actors.")
-    try:
-        with open(path, "rb") as fh:
-            cfg = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"invalid TOML ({exc})", "Fix the registry file.") from exc
+    cfg = read_toml(path, what="actor registry", option="--actors")
     actors = cfg.get("actors")
     if not isinstance(actors, dict):
         raise InputFileError(path, "no [actors] entries found",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from .classifier import StrategyClassifier, to_indicator
+from .config_io import read_toml
 from .corpus import corpus_sha256, read_corpus
-from .errors import InputFileError, PipelineError
+from .errors import PipelineError
 from .model_io import save_model
 from .schema import CONFIG_DIR, labels
 
@@ -24,13 +24,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "train.toml"
 
 def load_config(path: Path | None) -> dict[str, Any]:
     path = Path(path) if path else DEFAULT_CONFIG
-    if not path.is_file():
-        raise InputFileError(path, "config file not found", "Pass an existing TOML file to --config.")
-    try:
-        with open(path, "rb") as fh:
-            cfg = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"invalid TOML ({exc})", "Fix the config file.") from exc
+    cfg = read_toml(path, what="config file", option="--config")
     params = cfg.get("classifier", {})
     valid = StrategyClassifier().get_params()
     unknown = sorted(set(params) - set(valid))
