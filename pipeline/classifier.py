@@ -1,7 +1,8 @@
 """The strategy classifier: a scikit-learn estimator over post records.
 
-Features (:mod:`pipeline.features`): spaCy word uni/bigrams of caption + on-screen text,
-transcript words, bounded character n-grams (scripts without spaces), cue-phrase counts and
+Features (:mod:`pipeline.features`, vectorised by :mod:`pipeline.vectorize`): spaCy word
+uni/bigrams of caption + on-screen text, their lookup lemmas (:mod:`pipeline.lemmas`),
+transcript words, character n-grams of scripts without spaces, cue-phrase counts and
 metadata flags → one calibrated linear model per label, with per-label decision thresholds
 tuned by cross-validation and stored with the model.
 """
@@ -16,14 +17,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .features import PostPreprocessor
+from .features import PostPreprocessor, token_text
+from .lemmas import LemmaTfidf
+from .vectorize import CharNgramTfidf, TokenNgramTfidf
 from .schema import labels as label_names
 
 log = logging.getLogger(__name__)
@@ -65,17 +67,26 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     C : float
         Inverse regularisation strength of each label's logistic regression.
     use_chars : bool
-        Add character 2–4-grams of caption + on-screen text (needed for Japanese and noisy OCR).
+        Add character n-grams of caption + on-screen text (needed for Japanese and noisy OCR).
     max_char_features : int
-        Bound on the character n-gram vocabulary (they are the costliest features).
+        Bound on the character n-gram vocabulary.
     max_word_features : int
-        Bound on the word n-gram vocabulary.
+        Bound on the word (and lemma) n-gram vocabulary.
     calibration_folds : int
         Folds of the sigmoid (Platt) calibration of each label's scores.
     threshold_folds : int
         Folds of the cross-validation that tunes per-label thresholds; 0 keeps 0.5.
     random_state : int
         Seed for fold assignment.
+    char_ngram_range : tuple of int
+        Smallest and largest character n.
+    char_scripts : {"nospace", "all"}
+        Character n-grams only of scripts written without spaces, or of all text.
+    calibration_ensemble : bool
+        True: average ``calibration_folds`` models each fitted on part of the data; False: one
+        model fitted on all posts, calibrated on cross-validated scores.
+    use_lemmas : bool
+        Add lemma unigrams from spaCy's lookup tables (:mod:`pipeline.lemmas`).
 
     Attributes
     ----------
@@ -91,9 +102,14 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, C: float = 4.0, use_chars: bool = True, max_char_features: int = 60000,
                  max_word_features: int = 50000, calibration_folds: int = 3, threshold_folds: int = 5,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, char_ngram_range: tuple[int, int] = (2, 4), char_scripts: str = "nospace",
+                 calibration_ensemble: bool = False, use_lemmas: bool = True) -> None:
         self.C = C
         self.use_chars = use_chars
+        self.char_ngram_range = char_ngram_range
+        self.char_scripts = char_scripts
+        self.calibration_ensemble = calibration_ensemble
+        self.use_lemmas = use_lemmas
         self.max_char_features = max_char_features
         self.max_word_features = max_word_features
         self.calibration_folds = calibration_folds
@@ -101,18 +117,20 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _build(self) -> Pipeline:
-        word = dict(token_pattern=r"[^ ]+", lowercase=False, sublinear_tf=True, min_df=2, dtype=np.float32)
         transformers = [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), max_features=self.max_word_features, **word), "words"),
-            ("transcript", TfidfVectorizer(ngram_range=(1, 1), max_features=20000, **word), "transcript_words"),
+            ("words", TokenNgramTfidf((1, 2), max_features=self.max_word_features, token_text=token_text), "words"),
+            ("transcript", TokenNgramTfidf((1, 1), max_features=20000, token_text=token_text), "transcript_words"),
             ("meta", DictVectorizer(), "meta"),
         ]
+        if self.use_lemmas:
+            transformers.append(("lemmas", LemmaTfidf(max_features=self.max_word_features, token_text=token_text),
+                                 ["words", "lang"]))
         if self.use_chars:
-            transformers.append(("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
-                                                          sublinear_tf=True, max_features=self.max_char_features,
-                                                          dtype=np.float32), "chars"))
+            transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
+                                                         max_features=self.max_char_features), "chars"))
         base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds) \
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds,
+                                       ensemble=self.calibration_ensemble) \
             if self.calibration_folds >= 2 else base
         return Pipeline([
             ("prep", PostPreprocessor()),

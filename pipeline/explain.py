@@ -31,6 +31,7 @@ FIELDS = {
     "words": "caption/on-screen text (word)",
     "transcript": "transcript",
     "chars": "caption/on-screen text (characters)",
+    "lemmas": "caption/on-screen text (lemma)",
     "meta": "metadata/cue",
 }
 

@@ -37,6 +37,13 @@ MAX_TRANSCRIPT_CHARS = 4000
 _MENTION_RE = re.compile(r"(?<![A-Za-z0-9_.])@[A-Za-z0-9_.]+")
 _KANA_HAN_RE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_TEXT_CHARS = 6000
+_BUILT: dict[str, Any] = {}  # spaCy pipelines built in this process, for token_text()
+_NO_TOKENS = np.zeros(0, dtype=np.uint64)
+#: "original sound" as TikTok writes it in the interface languages of the bundled exports.
+_ORIGINAL_SOUND_RE = re.compile(r"original sound|originalton|son original|sonido original|som original|suono originale|"
+                                r"sunet original|orijinal ses|оригинальный звук|оригінальний звук|dźwięk oryginalny|"
+                                r"オリジナル楽曲|원본 사운드|suara asli|âm thanh gốc|เสียงต้นฉบับ", re.IGNORECASE)
+_ATTRS = ("LOWER", "IS_PUNCT", "IS_SPACE")
 
 
 @lru_cache(maxsize=None)
@@ -46,10 +53,12 @@ def spacy_pipeline(lang: str):
 
     code = lang if lang in SPACY_LANGS else "xx"
     try:
-        return spacy.blank(code)
+        nlp = spacy.blank(code)
     except Exception as exc:  # a language whose extra dependencies are missing
         log.warning("spaCy blank(%r) unavailable (%s); using the multilingual tokenizer", code, exc)
-        return spacy.blank("xx")
+        nlp = spacy.blank("xx")
+    _BUILT[lang] = nlp
+    return nlp
 
 
 @lru_cache(maxsize=1)
@@ -64,22 +73,45 @@ def cue_phrases() -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
-def cue_substring_patterns() -> dict[str, re.Pattern[str]]:
-    """One compiled regex per label over its substring cues (short Latin cues such as "war" anchored at a word start)."""
+def cue_automata() -> dict[str, Any]:
+    """One Aho-Corasick automaton per label over its lower-cased substring cues.
+
+    One pass over the text finds every cue (a regex alternation of ~40 cues per label cost
+    ~30 µs per caption, more than tokenising it). Each cue stores whether it is a short
+    Latin cue ("war", "#pr") that only counts at a word start.
+    """
+    import ahocorasick
+
     cfg = _cues_config()
     out = {}
     for label in labels():
-        subs = cfg.get(label, {}).get("substrings", [])
-        parts = [(r"(?<![a-z0-9])" if s.isascii() and s[:1].isalnum() and len(s) <= 4 else "") + re.escape(s.lower())
-                 for s in sorted(subs, key=len, reverse=True)]
-        if parts:
-            out[label] = re.compile("|".join(parts))
+        subs = {s.lower() for s in cfg.get(label, {}).get("substrings", [])}
+        if not subs:
+            continue
+        auto = ahocorasick.Automaton()
+        for s in subs:
+            auto.add_word(s, (len(s), s.isascii() and s[:1].isalnum() and len(s) <= 4))
+        auto.make_automaton()
+        out[label] = auto
     return out
 
 
+def _at_word_start(text: str, start: int) -> bool:
+    prev = text[start - 1] if start > 0 else " "
+    return not (prev.isascii() and prev.isalnum())
+
+
 def substring_cues(text: str) -> dict[str, int]:
-    """Per-label count of substring cues in lower-cased ``text``."""
-    return {label: n for label, pat in cue_substring_patterns().items() if (n := len(pat.findall(text)))}
+    """Per-label count of substring cues in lower-cased ``text`` (leftmost-longest, not overlapping)."""
+    out = {}
+    for label, auto in cue_automata().items():
+        n = 0
+        for end, (length, anchored) in auto.iter_long(text):
+            if not anchored or _at_word_start(text, end - length + 1):
+                n += 1
+        if n:
+            out[label] = n
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -95,48 +127,84 @@ def cue_matcher(lang: str):
 
 
 @lru_cache(maxsize=1)
-def sudachi_tokenizer():
-    """SudachiPy with its bundled core dictionary, in split mode A as spaCy's ``ja`` uses it.
+def sudachi_tokenizer() -> tuple[Any, frozenset[int], frozenset[int]]:
+    """SudachiPy with its bundled core dictionary in split mode A (as spaCy's ``ja`` uses it).
 
-    Called directly because spaCy's ``ja`` wrapper also computes tags, readings and lemmas
-    per token, which makes it ~4x slower than the segmentation these features need.
+    Returns the tokenizer, the part-of-speech ids to skip (symbols, punctuation, blanks) and
+    the ids of person names (人名). Called directly because spaCy's ``ja`` wrapper also
+    computes tags, readings and lemmas per token, ~4x slower than what these features need.
     """
     from sudachipy import Dictionary, SplitMode
 
-    return Dictionary().tokenizer(mode=SplitMode.A)
+    dic = Dictionary()
+    skip, person = set(), set()
+    for pos_id in range(dic.pos_count if hasattr(dic, "pos_count") else 10_000):
+        try:
+            pos = dic.pos_of(pos_id)
+        except (IndexError, ValueError, OverflowError):
+            break
+        if pos is None:
+            break
+        if pos[0] in ("補助記号", "空白"):
+            skip.add(pos_id)
+        elif pos[2] == "人名":
+            person.add(pos_id)
+    return dic.tokenizer(mode=SplitMode.A), frozenset(skip), frozenset(person)
 
 
-_NON_WORD_RE = re.compile(r"^[\W_]+$")
+def _token_ids(doc) -> np.ndarray:
+    """``LOWER`` hashes of the tokens of ``doc`` that are neither space nor punctuation."""
+    a = doc.to_array(_ATTRS)
+    return np.ascontiguousarray(a[(a[:, 1] == 0) & (a[:, 2] == 0), 0]) if len(a) else _NO_TOKENS
 
 
-def _tokens_ja(texts: Sequence[str]) -> tuple[list[str], list[dict[str, int]]]:
-    """Sudachi word segmentation; Japanese cue words are matched as substrings (see cues.toml)."""
-    tok = sudachi_tokenizer()
-    joined = []
+def _tokens_ja(texts: Sequence[str]) -> tuple[list[np.ndarray], list[dict[str, int]]]:
+    """Sudachi word segmentation: token ids and a ``person_name`` count per text.
+
+    Ids are spaCy string hashes of the lower-cased words, as ``LOWER`` gives other languages.
+    A named person (a celebrity in a hashtag, "光永さん") is how Japanese posts show a guest
+    carrying an organisation's message. Japanese cue words are matched as substrings (cues.toml).
+    """
+    tok, skip, person = sudachi_tokenizer()
+    add = spacy_pipeline("xx").vocab.strings.add  # spaCy's "ja" would load a second Sudachi
+    out, cues = [], []
     for text in texts:
-        if not text:
-            joined.append("")
-            continue
-        words = (m.surface().lower() for m in tok.tokenize(text[:MAX_TEXT_CHARS]))
-        joined.append(" ".join(w for w in words if w.strip() and not _NON_WORD_RE.match(w)))
-    return joined, [{} for _ in texts]
+        ids, names = [], 0
+        for m in tok.tokenize(text[:MAX_TEXT_CHARS]) if text else ():
+            pos = m.part_of_speech_id()
+            if pos in skip:
+                continue
+            names += pos in person
+            ids.append(add(m.surface().lower()))
+        out.append(np.array(ids, dtype=np.uint64) if ids else _NO_TOKENS)
+        cues.append({"person_name": names} if names else {})
+    return out, cues
 
 
-def _tokens(texts: Sequence[str], lang: str) -> tuple[list[str], list[dict[str, int]]]:
-    """Space-joined lower-cased tokens and per-label cue counts for texts in one language."""
+def _tokens(texts: Sequence[str], lang: str) -> tuple[list[np.ndarray], list[dict[str, int]]]:
+    """Token ids (lower-cased, no spaces or punctuation) and per-label cue counts for texts in one language."""
     if lang == "ja":
         return _tokens_ja(texts)
     nlp = spacy_pipeline(lang)
     matcher = cue_matcher(lang)
-    joined, cues = [], []
+    strings = nlp.vocab.strings
+    ids, cues = [], []
     for doc in nlp.tokenizer.pipe(texts, batch_size=256):
-        joined.append(" ".join(t.lower_ for t in doc if not t.is_space and not t.is_punct))
+        ids.append(_token_ids(doc))
         counts: dict[str, int] = {}
         for match_id, _, _ in matcher(doc):
-            name = nlp.vocab.strings[match_id]
+            name = strings[match_id]
             counts[name] = counts.get(name, 0) + 1
         cues.append(counts)
-    return joined, cues
+    return ids, cues
+
+
+def token_text(token_id: int) -> str:
+    """The text of a token id (a spaCy ``LOWER`` hash) from any pipeline built in this process."""
+    for nlp in _BUILT.values():
+        if token_id in nlp.vocab.strings:
+            return nlp.vocab.strings[token_id]
+    return f"#{token_id:016x}"
 
 
 def _ensure_clean(rec: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +231,16 @@ def _meta(rec: dict[str, Any]) -> dict[str, float]:
         m["n_mentions"] = float(min(n_mentions, 5)) / 5
     n_tags = len(rec.get("hashtags") or [])
     m["n_hashtags"] = float(min(n_tags, 20)) / 20
+    music = rec.get("music")
+    if isinstance(music, str) and music.strip():
+        # The guidelines read sound fields: a named track (not the poster's own audio) is how
+        # trending sounds show in exports; a bare Research API music_id says neither.
+        if music.startswith("music_id:"):
+            m["music=id_only"] = 1.0
+        elif _ORIGINAL_SOUND_RE.search(music):
+            m["music=original"] = 1.0
+        else:
+            m["music=track"] = 1.0
     if rec.get("transcript_clean"):
         m["has_transcript"] = 1.0
     if not (rec.get("caption_clean") or rec.get("transcript_clean")) and rec.get("on_screen_text_clean"):
@@ -190,7 +268,7 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
     def transform(self, X: Any) -> pd.DataFrame:
         recs = [_ensure_clean(r) for r in _as_records(X)]
         n = len(recs)
-        words, twords, chars = [""] * n, [""] * n, [""] * n
+        words, twords, chars, langs = [_NO_TOKENS] * n, [_NO_TOKENS] * n, [""] * n, [""] * n
         metas = [_meta(r) for r in recs]
         by_lang: dict[str, list[int]] = {}
         for i, r in enumerate(recs):
@@ -205,21 +283,29 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
             toks, cues = _tokens(texts, lang)
             tr_texts = [_MENTION_RE.sub(" @mention ", (recs[i].get("transcript_clean") or "")[: self.max_transcript_chars])
                         for i in idx]
-            tr_toks, tr_cues = _tokens(tr_texts, lang)
+            with_tr = [j for j, t in enumerate(tr_texts) if t]  # most posts have none: skip the tokenizer call
+            tr_toks, tr_cues = _tokens([tr_texts[j] for j in with_tr], lang)
+            for k, j in enumerate(with_tr):
+                i = idx[j]
+                twords[i] = tr_toks[k]
+                _add_cues(metas[i], "cue_transcript", tr_cues[k])
+                _add_cues(metas[i], "cue_sub_transcript", substring_cues(tr_texts[j].lower()))
             for j, i in enumerate(idx):
-                words[i], twords[i], chars[i] = toks[j], tr_toks[j], texts[j].lower()
-                for label, c in cues[j].items():
-                    metas[i][f"cue_text={label}"] = min(c, 3) / 3
-                for label, c in tr_cues[j].items():
-                    metas[i][f"cue_transcript={label}"] = min(c, 3) / 3
+                words[i], chars[i], langs[i] = toks[j], texts[j].lower(), lang
+                _add_cues(metas[i], "cue_text", cues[j])
                 # raw text: cleaning turns "#PR" into "PR", but the hashtag form is the cue
-                raw = unicodedata.normalize("NFKC", " ".join(
-                    x for x in (recs[i].get("caption"), recs[i].get("on_screen_text")) if isinstance(x, str)))
-                for label, c in substring_cues(raw[:MAX_TEXT_CHARS].lower()).items():
-                    metas[i][f"cue_sub_text={label}"] = min(c, 3) / 3
-                for label, c in substring_cues(tr_texts[j].lower()).items():
-                    metas[i][f"cue_sub_transcript={label}"] = min(c, 3) / 3
-        return pd.DataFrame({"words": words, "transcript_words": twords, "chars": chars, "meta": metas})
+                raw = " ".join(x for x in (recs[i].get("caption"), recs[i].get("on_screen_text")) if isinstance(x, str))
+                if raw:
+                    raw = unicodedata.normalize("NFKC", raw[:MAX_TEXT_CHARS]).lower()
+                    _add_cues(metas[i], "cue_sub_text", substring_cues(raw))
+        return pd.DataFrame({"words": words, "transcript_words": twords, "chars": chars, "lang": langs,
+                             "meta": metas})
+
+
+def _add_cues(meta: dict[str, float], prefix: str, counts: dict[str, int]) -> None:
+    """Cue counts as features ``prefix=label``, saturating at 3 matches."""
+    for label, c in counts.items():
+        meta[f"{prefix}={label}"] = min(c, 3) / 3
 
 
 def _as_records(X: Any) -> list[dict[str, Any]]:

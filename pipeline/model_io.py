@@ -23,7 +23,7 @@ from .schema import labels
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: NumPy n-gram vectorisers (pipeline.vectorize) over spaCy token ids
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"

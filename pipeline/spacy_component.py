@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 FACTORY_NAME = "diplomacy_strategy"
 #: Post-record fields read from ``doc._.<name>`` (the caption is ``doc.text``).
 POST_EXTENSIONS: tuple[str, ...] = ("transcript", "on_screen_text", "hashtags", "mentions", "paid_partnership",
-                                    "is_ad", "duet_from", "stitch_from", "language")
+                                    "is_ad", "duet_from", "stitch_from", "music", "language")
 #: Doc extension receiving the label names at or above their thresholds.
 STRATEGIES_ATTR = "strategies"
 MODEL_CARD_FILE = "MODEL_CARD.md"

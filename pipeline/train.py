@@ -34,7 +34,8 @@ def load_config(path: Path | None) -> dict[str, Any]:
 
 
 def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
-    return StrategyClassifier(**cfg["classifier"], random_state=cfg["seed"])
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["classifier"].items()}  # TOML arrays
+    return StrategyClassifier(**params, random_state=cfg["seed"])
 
 
 def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None, cv: int = 0) -> dict[str, Any]:

@@ -309,7 +309,16 @@ def test_suggest_picks_uncertain_distinct_unannotated_posts(tmp_path, corpus_rec
     unc = uncertainty(model.predict_proba(pool), model.thresholds_)
     top = int(np.argmax(unc))
     copies = [{**pool[top], "post_id": f"{pool[top]['post_id']}{k}"} for k in range(3)]  # reposts
-    annotated = [i for i in np.argsort(unc)[::-1][1:40:4] if i != top][:5]  # some uncertain ones already done
+    # Some uncertain posts are already annotated: the five least similar to the top post (the
+    # selection's own char n-gram similarity), so "most uncertain first" is what must happen.
+    from pipeline.corpus_export import display_text
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    uncertain = [int(i) for i in np.argsort(unc)[::-1][1:40] if i != top]
+    V = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit_transform(
+        [display_text(pool[i]) for i in [top] + uncertain])
+    sim_to_top = (V[1:] @ V[0].T).toarray().ravel()
+    annotated = [uncertain[k] for k in np.argsort(sim_to_top, kind="stable")[:5]]
     exclude = write_jsonl(tmp_path / "done.jsonl", [{**corpus_records[1::4][i], "labels": []} for i in annotated])
     posts = write_jsonl(tmp_path / "pool.jsonl", pool + copies)
 

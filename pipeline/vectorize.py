@@ -1,0 +1,227 @@
+"""TF-IDF n-gram vectorisers that run as whole-array NumPy operations, not per-token Python.
+
+scikit-learn's ``TfidfVectorizer`` calls a Python analyser per text and counts n-grams in a
+Python dict (``_count_vocab``): with character n-grams that was most of the labelling time
+(see ``../shared/docs/perf-notes.md``). Here every n-gram of a whole chunk becomes one 64-bit
+key in a single NumPy array, and the vocabulary is an array of keys looked up in a
+pandas hash index:
+
+- :class:`TokenNgramTfidf` reads token ids, one uint64 array per post: the ``LOWER`` hashes
+  spaCy gives every token (``Doc.to_array``). n-grams of them are combined by a polynomial
+  hash; a unigram's key is the token id itself.
+- :class:`CharNgramTfidf` reads strings and forms character n-grams from their UTF-32 code
+  points, optionally only over scripts written without spaces (Japanese, Chinese, Thai …),
+  where words are not delimited.
+
+Both learn the vocabulary (keys in ≥ ``min_df`` training posts, the ``max_features`` most
+frequent), smoothed IDF weights and a readable name per feature (for ``label --explain``) in
+``fit``; ``transform`` is sublinear TF × IDF, L2-normalised per post, as
+``TfidfVectorizer(sublinear_tf=True)``. Keys are 64-bit: two different n-grams of a
+realistic corpus share a key with negligible probability, and the names are taken from the
+training text itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): a multiplicative hash step
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+#: Unicode blocks of scripts written without spaces between words (``scripts="nospace"``).
+NOSPACE_RANGES = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # half-width Katakana
+)
+
+
+def _ngram_keys(flat: np.ndarray, group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and start positions of the ``n``-grams of ``flat`` whose units all share one ``group`` value.
+
+    ``group`` is non-decreasing (a post's index, or a run of characters inside a post), so an
+    n-gram lies inside one group exactly when its first and last units do.
+    """
+    m = len(flat) - n + 1
+    if m <= 0:
+        return _EMPTY, np.zeros(0, dtype=np.int64)
+    key = flat[:m].copy()
+    for i in range(1, n):
+        key = key * _MULT + flat[i:i + m]  # wraps modulo 2**64 (NumPy array arithmetic never warns)
+    if n > 1:
+        key ^= np.uint64(n)  # an n-gram and an (n+1)-gram never share a key by construction
+    pos = np.flatnonzero(group[:m] == group[n - 1:])
+    return key[pos], pos
+
+
+class _NgramTfidf(TransformerMixin, BaseEstimator):
+    """Shared vocabulary, IDF and sparse-matrix code; subclasses turn posts into n-gram keys."""
+
+    def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+        raise NotImplementedError
+
+    def fit(self, X: Any, y: Any = None) -> "_NgramTfidf":
+        X = _as_list(X)
+        keys, doc, namer = self._keys(X, with_names=True)
+        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        pairs = np.unique(doc.astype(np.int64) * max(len(uniq), 1) + inv)  # each (post, n-gram) once
+        df = np.bincount(pairs % max(len(uniq), 1), minlength=len(uniq))
+        tf = np.bincount(inv, minlength=len(uniq))
+        keep = np.flatnonzero(df >= self.min_df)
+        if self.max_features is not None and len(keep) > self.max_features:
+            order = np.lexsort((uniq[keep], -tf[keep]))  # most frequent first, ties by key: deterministic
+            keep = np.sort(keep[order[: self.max_features]])
+        self.vocabulary_ = uniq[keep]
+        self._index = None
+        self.idf_ = np.log((1 + len(X)) / (1 + df[keep])) + 1.0
+        self.feature_names_ = np.array([namer(int(i)) for i in first[keep]], dtype=object)
+        return self
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        check_is_fitted(self, "vocabulary_")
+        X = _as_list(X)
+        keys, doc, _ = self._keys(X)
+        V = len(self.vocabulary_)
+        if V == 0 or len(keys) == 0:
+            return sp.csr_matrix((len(X), V), dtype=np.float32)
+        col = self._lookup().get_indexer(keys)  # hash table: ~4x faster than np.searchsorted here
+        hit = col >= 0
+        M = sp.csr_matrix((np.ones(int(hit.sum()), dtype=np.float32), (doc[hit], col[hit])), shape=(len(X), V))
+        M.sum_duplicates()
+        if self.sublinear_tf:
+            np.log(M.data, out=M.data)
+            M.data += 1.0
+        M.data *= self.idf_[M.indices].astype(np.float32)
+        return normalize(M, copy=False)
+
+    def _lookup(self) -> pd.Index:
+        if getattr(self, "_index", None) is None:
+            self._index = pd.Index(self.vocabulary_)
+        return self._index
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_index", None)  # rebuilt on first use: model files stay small
+        return state
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "vocabulary_")
+        return self.feature_names_
+
+
+class TokenNgramTfidf(_NgramTfidf):
+    """TF-IDF over token-id n-grams; each post is a uint64 array of token ids (spaCy ``LOWER`` hashes).
+
+    Parameters
+    ----------
+    ngram_range : tuple of int
+        Smallest and largest n.
+    min_df : int
+        Keep n-grams found in at least this many training posts.
+    max_features : int or None
+        Keep at most this many n-grams, the most frequent.
+    sublinear_tf : bool
+        Use ``1 + log(count)`` instead of the count.
+    token_text : callable or None
+        Maps a token id to its text, for feature names; ids it cannot name are shown in hex.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 1), min_df: int = 2, max_features: int | None = None,
+                 sublinear_tf: bool = True, token_text: Callable[[int], str] | None = None) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.token_text = token_text
+
+    def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+        lens = np.fromiter((len(a) for a in X), dtype=np.int64, count=len(X))
+        flat = np.concatenate([np.asarray(a, dtype=np.uint64) for a in X]) if lens.sum() else _EMPTY
+        doc = np.repeat(np.arange(len(X), dtype=np.int64), lens)
+        keys, docs, start, n_of = _all_ngrams(flat, doc, doc, self.ngram_range)
+        namer = None
+        if with_names:
+            text = self.token_text or (lambda h: f"#{h:016x}")
+
+            def namer(i: int) -> str:
+                return " ".join(text(int(t)) for t in flat[start[i]:start[i] + n_of[i]])
+        return keys, docs, namer
+
+
+class CharNgramTfidf(_NgramTfidf):
+    """TF-IDF over character n-grams of strings (lower-case them first).
+
+    Parameters
+    ----------
+    ngram_range : tuple of int
+        Smallest and largest n.
+    scripts : {"all", "nospace"}
+        ``"nospace"`` keeps only n-grams made entirely of characters of scripts written
+        without spaces between words (:data:`NOSPACE_RANGES`); word n-grams cover the rest.
+    min_df, max_features, sublinear_tf
+        As in :class:`TokenNgramTfidf`.
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (2, 4), scripts: str = "all", min_df: int = 2,
+                 max_features: int | None = None, sublinear_tf: bool = True) -> None:
+        self.ngram_range = ngram_range
+        self.scripts = scripts
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+
+    def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
+        if self.scripts not in ("all", "nospace"):
+            raise ValueError(f"scripts must be 'all' or 'nospace'. Got {self.scripts!r} instead.")
+        texts = [t if isinstance(t, str) else "" for t in X]
+        joined = "\x00".join(texts) + "\x00"  # NUL ends each post: cleaning removed control characters
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        ok = codes != 0
+        if self.scripts == "nospace":
+            nospace = np.zeros(len(codes), dtype=bool)
+            for lo, hi in NOSPACE_RANGES:
+                nospace |= (codes >= lo) & (codes <= hi)
+            ok &= nospace
+        # Keep only usable characters; a run of them (between unusable ones) is an n-gram's group.
+        at = np.flatnonzero(ok)
+        run = np.cumsum(~ok)[at]
+        keys, docs, start, n_of = _all_ngrams(codes[at].astype(np.uint64), run, doc[at], self.ngram_range)
+        namer = None
+        if with_names:
+            def namer(i: int) -> str:
+                return joined[at[start[i]]:at[start[i]] + n_of[i]]
+        return keys, docs, namer
+
+
+def _all_ngrams(flat: np.ndarray, group: np.ndarray, doc: np.ndarray,
+                ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keys, post indices, start positions and lengths of all n-grams of ``flat`` for n in ``ngram_range``."""
+    keys, docs, starts, ns = [_EMPTY], [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        k, pos = _ngram_keys(flat, group, n)
+        keys.append(k)
+        docs.append(doc[pos])
+        starts.append(pos)
+        ns.append(np.full(len(pos), n, dtype=np.int64))
+    return np.concatenate(keys), np.concatenate(docs), np.concatenate(starts), np.concatenate(ns)
+
+
+def _as_list(X: Any) -> list[Any]:
+    if hasattr(X, "tolist") and not isinstance(X, np.ndarray):  # pandas Series
+        return X.tolist()
+    return list(X)
