@@ -1,21 +1,41 @@
-"""Throughput of labelling, end to end and per stage, on captions and on transcripts.
+"""Throughput of labelling, end to end and per stage, against spaCy textcat, on captions and on transcripts.
 
-    .venv/bin/python bench/bench_label.py [--n 20000] [--model models/default] [--workers 1 2] [--explain]
+    .venv/bin/python bench/bench_label.py [--n 100000] [--repeat 3] [--model models/default]
+                                          [--workers 1 2 | --skip-cli] [--explain] [--textcat-epochs 10]
 
-Prints posts/s for: reading+cleaning+language ID (iter_posts), feature preparation, model
-prediction, and the whole `label_files` path, for caption-only and transcript posts.
-"end-to-end label" runs `label_files` in this (warm) process with one worker. With
-``--workers 1 2`` the `tiktok-diplomacy label` command is also timed as a fresh process per
-worker count ("CLI"): interpreter start, model loading and each process's spaCy/Sudachi
-start-up included, as a user sees it. ``--explain`` adds the same with explanations.
-Figures are medians of --repeat runs; the machine is shared and noisy, compare ratios.
+The speed target: label >= 10,000 captions/s and >= 2,000 transcripts/s end to end on this
+2-core machine, reported as a ratio against spaCy ``textcat_multilabel`` (BOW) inference
+measured in the same run, on the same synthetic posts (``--n`` captions, ``max(2000, n // 5)``
+transcripts; the default sizes are large enough that a fresh CLI process's 2-4 s start-up
+does not swamp a 10,000/s pipeline).
+
+spaCy textcat (bench_textcat.py; the project's baseline, pipeline/spacy_baseline.py, trained
+once on the corpus, training not timed; one process, ``nlp.pipe`` default batch size):
+
+* "nlp.pipe, texts in memory": post texts already built and in memory, no JSON reading, no
+  cleaning or language ID, nothing written. The issue's "spaCy textcat" figure and the
+  denominator of every "vs pipe" ratio. It does less work than our end-to-end figures.
+* "read+pipe+write JSONL": plus streaming the JSONL with orjson and writing each record with
+  labels and scores, in this warm process: like-for-like with our in-process ``label_files``.
+* "fresh process": the same as its own Python process (start-up, spaCy import, ``spacy.load``
+  included): like-for-like with our CLI (only timed when CLI runs are).
+
+Ours: reading+cleaning+language ID (``iter_posts``), feature preparation, model prediction,
+and "end-to-end label_files" (this warm process, one worker, reading to writing). With
+``--workers`` (default 1 2) the ``tiktok-diplomacy label`` command is also timed as a fresh
+process per worker count ("CLI"): interpreter start, model loading and each worker's
+spaCy/Sudachi start-up included, as a user sees it. ``--explain`` adds the CLI runs with
+explanations. Each end-to-end figure gets its ratio to textcat "vs pipe" and "like-for-like".
+
+The last lines give one summary per kind: our best CLI figure (in-process end-to-end with
+``--skip-cli``) against the textcat pipe figure and the target. Figures are medians of
+--repeat runs; the machine is shared and noisy, compare ratios. Prints only, never asserts.
+A stage that fails (the tree may be mid-edit) is reported as FAILED and the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,58 +43,133 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import ROOT, synthetic_posts, write_jsonl  # noqa: E402
+from bench_textcat import infer, label_jsonl, texts_of, train_textcat  # noqa: E402
+from common import fmt_rate, fmt_ratio, run_command, synthetic_posts, throughput, write_jsonl  # noqa: E402
 
 from pipeline.features import PostPreprocessor  # noqa: E402
 from pipeline.ingest import iter_posts  # noqa: E402
 from pipeline.label import label_files  # noqa: E402
 from pipeline.model_io import load_model  # noqa: E402
 
+BENCH_TEXTCAT = Path(__file__).resolve().parent / "bench_textcat.py"
+#: End-to-end targets from the issue, posts/s.
+TARGETS = {"caption": 10_000, "transcript": 2_000}
 
-def timed(fn, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+
+def line(name: str, rate: float | str, *ratios: tuple[str, float | str | None]) -> str:
+    shown = "   ".join(f"{fmt_ratio(rate, ref)} {what}" for what, ref in ratios
+                       if ref is not None and isinstance(rate, float))
+    return f"    {name:<44} {fmt_rate(rate):>10}" + (f"   {shown}" if shown else "")
+
+
+def textcat_figures(nlp, tc_dir: Path, posts: list[dict], path: Path, out: Path, repeat: int,
+                    fresh: bool) -> dict[str, float | str | None]:
+    """spaCy textcat throughputs (posts/s) on ``posts`` / their JSONL ``path``, printed as they come."""
+    n = len(posts)
+    texts = texts_of(posts)
+    infer(nlp, texts[:200])  # warm up
+    cmd = [sys.executable, str(BENCH_TEXTCAT), str(tc_dir), str(path), str(out)]
+    figs = {"pipe": throughput(n, lambda: infer(nlp, texts), repeat),
+            "io": throughput(n, lambda: label_jsonl(nlp, path, out), repeat),
+            "fresh": throughput(n, lambda: run_command(cmd), repeat) if fresh else None}
+    print("  spaCy textcat_multilabel BOW, 1 process:")
+    print(line("nlp.pipe, texts in memory (no I/O)", figs["pipe"]))
+    print(line("read+pipe+write JSONL (orjson), warm", figs["io"]))
+    if fresh:
+        print(line("fresh process: start+load+read+pipe+write", figs["fresh"]))
+    return figs
+
+
+def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, workers: list[int],
+                tc: dict[str, float | str | None]) -> tuple[float | str, dict[int, float | str]]:
+    """Our per-stage and end-to-end throughputs, printed with ratios to ``tc``; returns (in-process, {workers: CLI})."""
+    print("  ours:", flush=True)
+    try:
+        if model is None:
+            raise RuntimeError("no model")
+        recs = [r for r in iter_posts([path]) if isinstance(r, dict)]
+        model.predict_proba(recs[:200])  # warm up: spaCy pipelines, Sudachi dictionary
+    except Exception as exc:  # noqa: BLE001 - the tree may be mid-edit; the end-to-end runs report their own
+        print(f"    stages FAILED ({type(exc).__name__}: {exc})")
+    else:
+        for name, fn in (("ingest+clean+langid", lambda: [r for r in iter_posts([path])]),
+                         ("features prep", lambda: PostPreprocessor().transform(recs)),
+                         ("predict_proba (incl. prep)", lambda: model.predict_proba(recs))):
+            print(line(name, throughput(n, fn, args.repeat)), flush=True)
+    in_process = throughput(n, lambda: label_files([path], out, model_dir=args.model, progress=False,
+                                                   chunk_size=args.chunk_size), args.repeat)
+    print(line("end-to-end label_files, warm, 1 worker", in_process,
+               ("vs pipe", tc["pipe"]), ("vs read+pipe+write", tc["io"])), flush=True)
+    cli: dict[int, float | str] = {}
+    for explain in (False, True) if args.explain else (False,):
+        for w in workers:
+            cmd = [sys.executable, "-m", "pipeline", "label", str(path), "-o", str(out),
+                   "--chunk-size", str(args.chunk_size), "--workers", str(w)]
+            cmd += (["--model", str(args.model)] if args.model else []) + (["--explain"] if explain else [])
+            rate = throughput(n, lambda: run_command(cmd), args.repeat)
+            print(line(f"CLI{' --explain' if explain else ''} workers={w}", rate,
+                       ("vs pipe", tc["pipe"]), ("vs fresh process", tc["fresh"])), flush=True)
+            if not explain:
+                cli[w] = rate
+    return in_process, cli
+
+
+def summary(kind: str, in_process: float | str, cli: dict[int, float | str], tc_pipe: float | str) -> str:
+    """One line: our best CLI figure (in-process end to end without one) vs textcat's pipe figure and the target."""
+    ok = {w: r for w, r in cli.items() if isinstance(r, float)}
+    if ok:
+        w = max(ok, key=ok.get)
+        name, rate = f"CLI workers={w}", ok[w]
+    else:
+        name, rate = "end-to-end label_files in-process", in_process
+    target = TARGETS[kind]
+    met = ("met" if rate >= target else "NOT met") if isinstance(rate, float) else "unknown (ours failed)"
+    def short(r: float | str) -> str:
+        return fmt_rate(r) if isinstance(r, float) else "FAILED (see above)"
+
+    return (f"{kind}s: ours {name} {short(rate)} vs spaCy textcat BOW {short(tc_pipe)} "
+            f"→ {fmt_ratio(rate, tc_pipe)}; target {target:,}/s: {met}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="captions; transcripts are max(2000, n // 5)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     ap.add_argument("--model", type=Path, default=None)
-    ap.add_argument("--workers", type=int, nargs="*", default=[],
-                    help="worker counts to time as a fresh CLI process each, e.g. --workers 1 2")
+    ap.add_argument("--workers", type=int, nargs="*", default=[1, 2],
+                    help="worker counts to time as a fresh CLI process each (default 1 2)")
+    ap.add_argument("--skip-cli", action="store_true", help="no fresh-process runs (ours or textcat)")
     ap.add_argument("--chunk-size", type=int, default=2000,
                     help="posts per chunk (small enough that --n gives every worker several chunks)")
     ap.add_argument("--explain", action="store_true", help="also time the CLI runs with --explain")
+    ap.add_argument("--textcat-epochs", type=int, default=None,
+                    help="training epochs of the textcat baseline (default: its own; speed does not depend on it)")
     args = ap.parse_args()
-    model, _ = load_model(args.model)
-    n_tr = max(1000, args.n // 5)
+    workers = [] if args.skip_cli else args.workers
+    try:
+        model, _ = load_model(args.model)
+    except Exception as exc:  # noqa: BLE001 - the model may be mid-retrain; textcat figures still come
+        model = None
+        print(f"our model did not load ({type(exc).__name__}: {exc}); its figures will fail", flush=True)
+    t = time.perf_counter()
+    textcat = train_textcat(args.textcat_epochs)
+    print(f"spaCy textcat_multilabel BOW baseline trained on the corpus in {time.perf_counter() - t:.1f}s "
+          f"(not timed below). Medians of {args.repeat}; shared machine, noisy.", flush=True)
+    summaries = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, n in (("caption", args.n), ("transcript", n_tr)):
-            path = write_jsonl(synthetic_posts(n, kind=kind), Path(tmp) / f"{kind}.jsonl")
-            recs = [r for r in iter_posts([path]) if isinstance(r, dict)]
-            model.predict_proba(recs[:200])  # warm up: spaCy pipelines, Sudachi dictionary
-            t_ingest = timed(lambda: [r for r in iter_posts([path])], args.repeat)
-            t_prep = timed(lambda: PostPreprocessor().transform(recs), args.repeat)
-            t_pred = timed(lambda: model.predict_proba(recs), args.repeat)
-            out = Path(tmp) / "out.jsonl"
-            t_all = timed(lambda: label_files([path], out, model_dir=args.model, progress=False,
-                                              chunk_size=args.chunk_size), args.repeat)
-            ends = [f"end-to-end label {n / t_all:,.0f}/s"]
-            for explain in (False, True) if args.explain else (False,):
-                for w in args.workers:
-                    cmd = [sys.executable, "-m", "pipeline", "label", str(path), "-o", str(out),
-                           "--chunk-size", str(args.chunk_size), "--workers", str(w)]
-                    cmd += (["--model", str(args.model)] if args.model else []) + (["--explain"] if explain else [])
-                    t_cli = timed(lambda: subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True), args.repeat)
-                    ends.append(f"CLI{' --explain' if explain else ''} workers={w} {n / t_cli:,.0f}/s")
-            print(f"{kind}s (n={n}, chunk {args.chunk_size}): ingest+clean+langid {n / t_ingest:,.0f}/s | "
-                  f"features prep {n / t_prep:,.0f}/s | predict_proba (incl. prep) {n / t_pred:,.0f}/s | "
-                  + " | ".join(ends), flush=True)
+        tc_dir = Path(tmp) / "textcat"
+        textcat.to_disk(tc_dir)
+        out = Path(tmp) / "out.jsonl"
+        for kind, n in (("caption", args.n), ("transcript", max(2000, args.n // 5))):
+            posts = synthetic_posts(n, kind=kind)
+            path = write_jsonl(posts, Path(tmp) / f"{kind}.jsonl")
+            print(f"{kind}s (n={n:,}, chunk {args.chunk_size:,}):", flush=True)
+            tc = textcat_figures(textcat, tc_dir, posts, path, out, args.repeat, fresh=bool(workers))
+            in_process, cli = our_figures(model, args, n, path, out, workers, tc)
+            summaries.append(summary(kind, in_process, cli, tc["pipe"]))
+    print("summary (ours end to end vs spaCy textcat nlp.pipe on in-memory texts):")
+    for s in summaries:
+        print("  " + s)
 
 
 if __name__ == "__main__":

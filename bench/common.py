@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +48,37 @@ def write_jsonl(posts: list[dict], path: Path) -> Path:
         for p in posts:
             fh.write(json.dumps(p, ensure_ascii=False) + "\n")
     return path
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall-clock seconds of ``repeat`` calls of ``fn``."""
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs)
+
+
+def run_command(cmd: Sequence[str]) -> None:
+    """Run ``cmd`` in the repo root; on failure raise with the last line of its stderr (not a bare exit code)."""
+    proc = subprocess.run(list(cmd), cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+        raise RuntimeError(f"exit {proc.returncode}: {last}")
+
+
+def throughput(n: int, fn: Callable[[], object], repeat: int) -> float | str:
+    """``n`` items / median seconds of ``fn``; the error as text if ``fn`` fails (the tree may be mid-edit)."""
+    try:
+        return n / timed(fn, repeat)
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports a broken stage and goes on
+        return f"FAILED ({type(exc).__name__}: {exc})"
+
+
+def fmt_rate(rate: float | str) -> str:
+    return f"{rate:,.0f}/s" if isinstance(rate, float) else rate
+
+
+def fmt_ratio(ours: float | str, theirs: float | str) -> str:
+    return f"{ours / theirs:.2f}×" if isinstance(ours, float) and isinstance(theirs, float) else "n/a"
