@@ -13,13 +13,14 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
 import orjson
 
 from ..errors import InputFileError
-from ..schema import CONFIG_DIR, EXTRA_FIELDS, POST_FIELDS, empty_post
+from ..schema import CONFIG_DIR, EXTRA_FIELDS, POST_FIELDS
 from . import records as R
 from .sources import has_undecodable, open_text, read_all_bytes, read_head
 
@@ -61,6 +62,17 @@ class ColumnMapping:
 
     def matches(self, header: list[str]) -> bool:
         return bool(self.required) and all(c in header for c in self.required)
+
+    @cached_property
+    def plan(self) -> tuple[tuple[str, str | None, tuple[str, ...], Callable[[Any], Any], bool], ...]:
+        """Per canonical field: its source column (``None`` when there are several), its source
+        columns, its converter and whether it must be text.
+
+        Worked out once per mapping instead of once per row (:func:`apply_mapping`).
+        """
+        return tuple((field, sources[0] if len(sources) == 1 else None, tuple(sources),
+                      _FIELD_CONVERTERS.get(field, R.to_str), field in _TEXT_FIELDS)
+                     for field, sources in self.columns.items())
 
 
 def load_presets() -> list[ColumnMapping]:
@@ -111,6 +123,21 @@ _FIELD_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 
 _TEXT_FIELDS = ("post_id", "caption", "transcript", "on_screen_text", "actor")
+#: Cell values that mean "no value": the next source column is tried.
+_NO_VALUE = (None, "")
+
+
+def _first_value(row: dict[str, Any], sources: tuple[str, ...]) -> Any:
+    """The first of ``sources`` that ``row`` has with a value, or ``None``.
+
+    A missing column reads as ``None`` (``row.get``), which is skipped like an empty cell;
+    with one source, :func:`apply_mapping` reads the cell directly and skips it the same way.
+    """
+    for source in sources:
+        value = row.get(source)
+        if value not in _NO_VALUE:
+            return value
+    return None
 
 
 def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
@@ -121,13 +148,15 @@ def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]
     ValueError
         If a text field holds a JSON object or list (numbers are taken as their text).
     """
-    rec = empty_post()
-    for field, sources in mapping.columns.items():
-        value = next((row[s] for s in sources if s in row and row[s] not in (None, "")), None)
-        if field in _TEXT_FIELDS and isinstance(value, (dict, list)):
+    rec = R.new_post()
+    for field, source, sources, conv, text_only in mapping.plan:
+        value = row.get(source) if source is not None else _first_value(row, sources)
+        if value in _NO_VALUE:
+            rec[field] = rec.get(field)
+        elif text_only and isinstance(value, (dict, list)):
             raise ValueError(f"field {field!r} must be text; got a JSON {type(value).__name__}")
-        conv = _FIELD_CONVERTERS.get(field, R.to_str)
-        rec[field] = conv(value) if value is not None else rec.get(field)
+        else:
+            rec[field] = conv(value)
     for field, (column, equals) in mapping.flags.items():
         if column not in row:
             continue
@@ -220,8 +249,9 @@ def _kind_or_generic(obj: Any, *, line: bool, path: Path) -> str:
 
 # --- readers --------------------------------------------------------------------------------
 
-def _finish(rec: dict[str, Any], path: Path, line: int, fmt: str) -> dict[str, Any]:
-    rec["source_file"] = str(path)
+def _finish(rec: dict[str, Any], source: str, line: int, fmt: str) -> dict[str, Any]:
+    """Set provenance (``source`` is the file's path as text, made once per file) and cut overlong texts."""
+    rec["source_file"] = source
     rec["source_line"] = line
     rec["format"] = fmt
     for field in ("caption", "transcript", "on_screen_text"):
@@ -264,29 +294,36 @@ def _loads_line(line: str) -> Any:
 def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
     """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
     mapping: ColumnMapping | None = None
+    source = str(path)
     with open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            if has_undecodable(line):
-                yield Reject(str(path), lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                continue
+            # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
+            # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
+            # and raw NUL characters), so ``_loads_line`` would return this same value.
             try:
-                obj = _loads_line(line)
-            except ValueError as exc:
-                yield Reject(str(path), lineno, f"malformed JSON: {exc}")
-                continue
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if not line.strip():
+                    continue
+                if has_undecodable(line):
+                    yield Reject(source, lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
+                    continue
+                try:
+                    obj = _loads_line(line)
+                except ValueError as exc:
+                    yield Reject(source, lineno, f"malformed JSON: {exc}")
+                    continue
             if not isinstance(obj, dict):
-                yield Reject(str(path), lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
+                yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
                 continue
             if kind == "jsonl" and mapping is None:
                 mapping = choose_mapping(list(obj), overrides, path)
             try:
                 rec = _map_object(obj, kind, mapping)
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                yield Reject(str(path), lineno, f"unusable record: {exc}")
+                yield Reject(source, lineno, f"unusable record: {exc}")
                 continue
-            yield _finish(rec, path, lineno, kind)
+            yield _finish(rec, source, lineno, kind)
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -336,6 +373,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
                              "Re-run the query; this file holds no posts.")
     if kind == "transcript":
         raise InputFileError(path, "this is a transcript file", "Pass its folder with --transcripts DIR.")
+    source = str(path)
     if kind == "research_api":
         for item in _research_api_videos(doc, path):
             if isinstance(item, Reject):
@@ -345,7 +383,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
-            yield _finish(R.from_research_api(v), path, index, kind)
+            yield _finish(R.from_research_api(v), source, index, kind)
         return
     items = doc if isinstance(doc, list) else [doc]
     mapping = None
@@ -360,7 +398,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             yield Reject(str(path), index, f"unusable record: {exc}")
             continue
-        yield _finish(rec, path, index, kind)
+        yield _finish(rec, source, index, kind)
 
 
 def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
@@ -383,7 +421,7 @@ def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str
             raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
                                  "Pass a CSV with a header row, or force the format with --format.")
         mapping = choose_mapping(header, overrides, path)
-        fmt = f"csv:{mapping.name}"
+        fmt, source = f"csv:{mapping.name}", str(path)
         start = reader.line_num + 1
         while True:
             try:
@@ -405,7 +443,7 @@ def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str
                 yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
                 continue
             rec = apply_mapping(dict(zip(header, row)), mapping)
-            yield _finish(rec, path, line, fmt)
+            yield _finish(rec, source, line, fmt)
 
 
 def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000) -> Iterator[Item]:
@@ -418,10 +456,11 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
         raise InputFileError(path, f"unreadable Parquet file ({exc})", "Re-export the file.") from exc
     mapping = choose_mapping(pf.schema_arrow.names, overrides, path)
     index = 0
+    source, fmt = str(path), f"parquet:{mapping.name}"
     for batch in pf.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             index += 1
-            yield _finish(apply_mapping(row, mapping), path, index, f"parquet:{mapping.name}")
+            yield _finish(apply_mapping(row, mapping), source, index, fmt)
 
 
 def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | None = None) -> Iterator[Item]:

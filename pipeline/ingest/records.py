@@ -9,7 +9,21 @@ from typing import Any
 
 from ..schema import empty_post
 
+_EMPTY_POST = empty_post()
+_LIST_FIELDS = tuple(k for k, v in _EMPTY_POST.items() if isinstance(v, list))
+
+
+def new_post() -> dict[str, Any]:
+    """Same as :func:`pipeline.schema.empty_post` (copied from a template made by it, lists fresh)."""
+    rec = _EMPTY_POST.copy()
+    for name in _LIST_FIELDS:
+        rec[name] = []
+    return rec
+
 _NUM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbB]?)\s*$")
+_TIMESTAMP_RE = re.compile(r"\s*\d+(?:\.\d+)?\s*")
+#: ``YYYY-MM-DDTHH:MM:SSZ``: already what :func:`to_iso` returns for a valid date of that form.
+_CANONICAL_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _MULT = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 _EMPTY_TOKENS = {"0", "nan", "none", "null", "[]"}
@@ -43,7 +57,9 @@ def to_iso(value: Any) -> str | None:
     """Unix seconds/milliseconds or a date string → ISO 8601 UTC; ``None`` if unreadable."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+    if isinstance(value, str) and _CANONICAL_ISO_RE.fullmatch(value):
+        return _canonical_iso(value)
+    if isinstance(value, str) and not _TIMESTAMP_RE.fullmatch(value):
         text = value.strip().replace("Z", "+00:00")
         try:
             dt = datetime.fromisoformat(text)
@@ -64,7 +80,22 @@ def to_iso(value: Any) -> str | None:
         return None
 
 
+def _canonical_iso(value: str) -> str | None:
+    """``value`` (``YYYY-MM-DDTHH:MM:SSZ``) itself when it is a valid date, else ``None``.
+
+    The general path of :func:`to_iso` parses it as UTC and prints it back in the same form,
+    so only the parse (which validates the date) is needed.
+    """
+    try:
+        datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError:
+        return None
+    return value
+
+
 def to_str(value: Any) -> str | None:
+    if type(value) is str:  # the common case; the checks below are for other types
+        return value if value.strip() else None
     if value is None:
         return None
     if isinstance(value, float) and value != value:  # NaN from pandas
@@ -90,7 +121,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
                 text = text.strip("[]").replace("'", "")
         items = [t.strip().lstrip("#@").lower() for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
     # Spreadsheet exports write 0/nan/None for "no value".
-    return list(dict.fromkeys(t for t in items if t and t not in _EMPTY_TOKENS))
+    return list(dict.fromkeys([t for t in items if t and t not in _EMPTY_TOKENS]))
 
 
 def transcript_value(value: Any) -> str | None:
@@ -107,7 +138,7 @@ def transcript_value(value: Any) -> str | None:
 
 def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
     """TikTok Research API video object (``/v2/research/video/query/``)."""
-    rec = empty_post()
+    rec = new_post()
     pid = v.get("id", v.get("video_id"))
     rec.update(
         post_id=None if pid is None else str(pid),
@@ -132,7 +163,7 @@ def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
 
 def from_tiktok_web_item(d: dict[str, Any]) -> dict[str, Any]:
     """TikTok's web ``itemStruct`` (what Zeeschuimer captures and 4CAT imports)."""
-    rec = empty_post()
+    rec = new_post()
     author = d.get("author") if isinstance(d.get("author"), dict) else {}
     stats = d.get("stats") if isinstance(d.get("stats"), dict) else {}
     music = d.get("music") if isinstance(d.get("music"), dict) else {}
@@ -168,7 +199,7 @@ def from_tiktok_web_item(d: dict[str, Any]) -> dict[str, Any]:
 
 def from_ytdlp(d: dict[str, Any]) -> dict[str, Any]:
     """yt-dlp ``.info.json`` of a TikTok video."""
-    rec = empty_post()
+    rec = new_post()
     caption = to_str(d.get("description")) or to_str(d.get("title"))
     rec.update(
         post_id=None if d.get("id") is None else str(d["id"]),
@@ -189,7 +220,7 @@ def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:
 
     ``challenges`` in this layout is a per-channel union, so only ``tags`` is used.
     """
-    rec = empty_post()
+    rec = new_post()
     rec.update(
         post_id=None if d.get("videoId") is None else str(d["videoId"]),
         actor=to_str(d.get("channelId")), actor_name=to_str(d.get("channelTitle")),

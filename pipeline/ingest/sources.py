@@ -73,8 +73,8 @@ _UNDECODABLE_RE = re.compile("[\udc80-\udcff]")
 
 
 def has_undecodable(text: str) -> bool:
-    """True when ``text`` carries surrogate escapes from invalid UTF-8 input."""
-    return _UNDECODABLE_RE.search(text) is not None
+    """True when ``text`` carries surrogate escapes from invalid UTF-8 input (never in ASCII text)."""
+    return not text.isascii() and _UNDECODABLE_RE.search(text) is not None
 
 
 def read_all_bytes(path: Path) -> bytes:
