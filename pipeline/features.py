@@ -25,12 +25,12 @@ from .schema import CONFIG_DIR, labels
 
 log = logging.getLogger(__name__)
 
-#: spaCy blank pipelines used for these languages; others use the multilingual ``xx`` tokenizer.
-#: French, Indonesian, Malay and Dutch are left to ``xx``: building their tokenizers takes 0.3–2.3 s
-#: each (large exception tables compiled into regexes), paid by every run and every worker, for
-#: differences (elisions, abbreviations) that matter little to bag-of-words features.
-SPACY_LANGS = frozenset({"ja", "en", "ro", "ne", "hi", "tr", "es", "pt", "de", "pl", "it",
-                         "ru", "uk", "ar", "he", "fa", "tl", "az"})
+#: spaCy blank pipelines used for these languages; others share the multilingual ``xx`` tokenizer
+#: (Japanese is segmented by SudachiPy). Building a language's tokenizer costs 0.1–0.4 s (its
+#: exception tables compiled into regexes; French up to 2.3 s), paid by every run and every
+#: worker, so only languages with enough posts in the corpus and real differences for
+#: bag-of-words features (contractions, clitics, Devanagari punctuation) get their own.
+SPACY_LANGS = frozenset({"en", "ro", "es", "ne", "hi"})
 MAX_TRANSCRIPT_CHARS = 4000
 # Handles become one placeholder token: the model should learn "tags an account", not who
 # (the corpus pseudonymises private handles, so their spelling carries no signal anyway).
@@ -46,18 +46,21 @@ _ORIGINAL_SOUND_RE = re.compile(r"original sound|originalton|son original|sonido
 _ATTRS = ("LOWER", "IS_PUNCT", "IS_SPACE")
 
 
-@lru_cache(maxsize=None)
 def spacy_pipeline(lang: str):
-    """A blank spaCy pipeline for ``lang`` (``ja`` uses SudachiPy with its bundled dictionary)."""
+    """The blank spaCy pipeline that tokenizes ``lang`` (``xx`` unless in :data:`SPACY_LANGS`)."""
+    return _blank(lang if lang in SPACY_LANGS else "xx")
+
+
+@lru_cache(maxsize=None)
+def _blank(code: str):
     import spacy
 
-    code = lang if lang in SPACY_LANGS else "xx"
     try:
         nlp = spacy.blank(code)
     except Exception as exc:  # a language whose extra dependencies are missing
         log.warning("spaCy blank(%r) unavailable (%s); using the multilingual tokenizer", code, exc)
-        nlp = spacy.blank("xx")
-    _BUILT[lang] = nlp
+        nlp = _blank("xx")
+    _BUILT[code] = nlp
     return nlp
 
 
@@ -114,12 +117,16 @@ def substring_cues(text: str) -> dict[str, int]:
     return out
 
 
-@lru_cache(maxsize=None)
 def cue_matcher(lang: str):
-    """A PhraseMatcher on lower-cased tokens with one match id per label."""
+    """A PhraseMatcher on lower-cased tokens with one match id per label, for ``lang``'s tokenizer."""
+    return _cue_matcher(lang if lang in SPACY_LANGS else "xx")
+
+
+@lru_cache(maxsize=None)
+def _cue_matcher(code: str):
     from spacy.matcher import PhraseMatcher
 
-    nlp = spacy_pipeline(lang)
+    nlp = _blank(code)
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
     for label, phrases in cue_phrases().items():
         matcher.add(label, [nlp.make_doc(p) for p in phrases])
