@@ -23,10 +23,11 @@ def write_model_card(model_dir: Path, meta: dict[str, Any], cv: dict[str, Any] |
         "strategies defined in `corpora/GUIDELINES.md`, for aggregate per-actor analysis with error bars. "
         "Not for judging individual accounts without reading the posts.", "",
         "## Model",
-        "spaCy blank tokenisers per language (SudachiPy for Japanese) → word 1–2-grams of caption and on-screen "
-        "text, transcript words, character 2–4-grams, cue-phrase counts (configs/cues.toml) and TikTok flags → "
-        "one logistic regression per label with sigmoid calibration; per-label thresholds tuned on out-of-fold "
-        "predictions.", "",
+        "spaCy blank tokenisers (SudachiPy for Japanese) → word 1–2-grams of caption and on-screen text, their "
+        "lookup lemmas, transcript words, character n-grams of scripts written without spaces, cue-phrase "
+        "counts (configs/cues.toml), person names (Japanese), the sound field and TikTok flags → one logistic "
+        "regression per label with sigmoid calibration; per-label thresholds tuned on out-of-fold predictions. "
+        "The exact settings are in Config above.", "",
     ]
     if cv:
         ci = cv["bootstrap_ci"]
