@@ -239,15 +239,12 @@ def _meta(rec: dict[str, Any]) -> dict[str, float]:
     n_tags = len(rec.get("hashtags") or [])
     m["n_hashtags"] = float(min(n_tags, 20)) / 20
     music = rec.get("music")
-    if isinstance(music, str) and music.strip():
-        # The guidelines read sound fields: a named track (not the poster's own audio) is how
-        # trending sounds show in exports; a bare Research API music_id says neither.
-        if music.startswith("music_id:"):
-            m["music=id_only"] = 1.0
-        elif _ORIGINAL_SOUND_RE.search(music):
-            m["music=original"] = 1.0
-        else:
-            m["music=track"] = 1.0
+    # The guidelines read sound fields: a named track (not the poster's own audio) is how
+    # trending sounds show in exports. A bare Research API "music_id:…" says nothing about the
+    # sound; as a feature it only marked which export a post came from (the first model
+    # learned "music id → not influencer"), so it is left out.
+    if isinstance(music, str) and music.strip() and not music.startswith("music_id:"):
+        m["music=original" if _ORIGINAL_SOUND_RE.search(music) else "music=track"] = 1.0
     if rec.get("transcript_clean"):
         m["has_transcript"] = 1.0
     if not (rec.get("caption_clean") or rec.get("transcript_clean")) and rec.get("on_screen_text_clean"):
