@@ -39,6 +39,7 @@ _KANA_HAN_RE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_TEXT_CHARS = 6000
 _BUILT: dict[str, Any] = {}  # spaCy pipelines built in this process, for token_text()
 _NO_TOKENS = np.zeros(0, dtype=np.uint64)
+_SEP = "\x1f"  # joins Sudachi words for one lower() call
 #: "original sound" as TikTok writes it in the interface languages of the bundled exports.
 _ORIGINAL_SOUND_RE = re.compile(r"original sound|originalton|son original|sonido original|som original|suono originale|"
                                 r"sunet original|orijinal ses|оригинальный звук|оригінальний звук|dźwięk oryginalny|"
@@ -176,14 +177,22 @@ def _tokens_ja(texts: Sequence[str]) -> tuple[list[np.ndarray], list[dict[str, i
     add = spacy_pipeline("xx").vocab.strings.add  # spaCy's "ja" would load a second Sudachi
     out, cues = [], []
     for text in texts:
-        ids, names = [], 0
+        words, names = [], 0
         for m in tok.tokenize(text[:MAX_TEXT_CHARS]) if text else ():
             pos = m.part_of_speech_id()
             if pos in skip:
                 continue
-            names += pos in person
-            ids.append(add(m.surface().lower()))
-        out.append(np.array(ids, dtype=np.uint64) if ids else _NO_TOKENS)
+            if pos in person:
+                names += 1
+            words.append(m.surface())
+        if words:
+            # one lower() over the joined words instead of one per word (~10 µs per post less);
+            # a text holding the separator itself is lower-cased word by word
+            lowered = (_SEP.join(words).lower().split(_SEP) if _SEP not in text
+                       else [w.lower() for w in words])
+            out.append(np.fromiter(map(add, lowered), dtype=np.uint64, count=len(words)))
+        else:
+            out.append(_NO_TOKENS)
         cues.append({"person_name": names} if names else {})
     return out, cues
 
