@@ -10,7 +10,8 @@ transcripts; the default sizes are large enough that a fresh CLI process's 2-4 s
 does not swamp a 10,000/s pipeline).
 
 spaCy textcat (bench_textcat.py; the project's baseline, pipeline/spacy_baseline.py, trained
-once on the corpus, training not timed; one process, ``nlp.pipe`` default batch size):
+once on the corpus, training not timed, saved and loaded back with ``spacy.load`` as a user
+would have it; one process, ``nlp.pipe`` default batch size):
 
 * "nlp.pipe, texts in memory": post texts already built and in memory, no JSON reading, no
   cleaning or language ID, nothing written. The issue's "spaCy textcat" figure and the
@@ -24,8 +25,10 @@ Ours: reading+cleaning+language ID (``iter_posts``), feature preparation, model 
 and "end-to-end label_files" (this warm process, one worker, reading to writing). With
 ``--workers`` (default 1 2) the ``tiktok-diplomacy label`` command is also timed as a fresh
 process per worker count ("CLI"): interpreter start, model loading and each worker's
-spaCy/Sudachi start-up included, as a user sees it. ``--explain`` adds the CLI runs with
-explanations. Each end-to-end figure gets its ratio to textcat "vs pipe" and "like-for-like".
+spaCy/Sudachi start-up included, as a user sees it. Each CLI figure is followed by its
+start-up (the same command on the first 500 posts, which builds every tokenizer of the mix) and
+the steady state after it, ``(n - 500) / (run time - start-up)``: the rate a long input
+approaches. ``--explain`` adds the CLI runs with explanations. Each end-to-end figure gets its ratio to textcat "vs pipe" and "like-for-like".
 
 The last lines give one summary per kind: our best CLI figure (in-process end-to-end with
 ``--skip-cli``) against the textcat pipe figure and the target. Figures are medians of
@@ -44,7 +47,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_textcat import infer, label_jsonl, texts_of, train_textcat  # noqa: E402
-from common import fmt_rate, fmt_ratio, run_command, synthetic_posts, throughput, write_jsonl  # noqa: E402
+from common import (fmt_rate, fmt_ratio, head_posts, run_command, synthetic_posts, throughput,  # noqa: E402
+                    timed_or_error, write_jsonl)
 
 from pipeline.features import PostPreprocessor  # noqa: E402
 from pipeline.ingest import iter_posts  # noqa: E402
@@ -54,6 +58,8 @@ from pipeline.model_io import load_model  # noqa: E402
 BENCH_TEXTCAT = Path(__file__).resolve().parent / "bench_textcat.py"
 #: End-to-end targets from the issue, posts/s.
 TARGETS = {"caption": 10_000, "transcript": 2_000}
+#: Posts of the CLI run that measures start-up (interpreter, imports, model, tokenizers).
+STARTUP_POSTS = 500
 
 
 def line(name: str, rate: float | str, *ratios: tuple[str, float | str | None]) -> str:
@@ -101,16 +107,29 @@ def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, 
     print(line("end-to-end label_files, warm, 1 worker", in_process,
                ("vs pipe", tc["pipe"]), ("vs read+pipe+write", tc["io"])), flush=True)
     cli: dict[int, float | str] = {}
+    small = write_jsonl(head_posts(path, STARTUP_POSTS), path.with_name(f"startup_{path.name}"))
     for explain in (False, True) if args.explain else (False,):
         for w in workers:
-            cmd = [sys.executable, "-m", "pipeline", "label", str(path), "-o", str(out),
-                   "--chunk-size", str(args.chunk_size), "--workers", str(w)]
-            cmd += (["--model", str(args.model)] if args.model else []) + (["--explain"] if explain else [])
-            rate = throughput(n, lambda: run_command(cmd), args.repeat)
+            def cmd(src: Path) -> list[str]:
+                c = [sys.executable, "-m", "pipeline", "label", str(src), "-o", str(out),
+                     "--chunk-size", str(args.chunk_size), "--workers", str(w)]
+                return c + (["--model", str(args.model)] if args.model else []) + (["--explain"] if explain else [])
+
+            rate = throughput(n, lambda: run_command(cmd(path)), args.repeat)
             print(line(f"CLI{' --explain' if explain else ''} workers={w}", rate,
                        ("vs pipe", tc["pipe"]), ("vs fresh process", tc["fresh"])), flush=True)
-            if not explain:
-                cli[w] = rate
+            if explain:
+                continue
+            cli[w] = rate
+            # start-up: the same command on the first STARTUP_POSTS posts (every language of the
+            # mix, so every tokenizer is built); steady state: the rest of the run after it
+            start = timed_or_error(lambda: run_command(cmd(small)), args.repeat)
+            if isinstance(rate, float) and isinstance(start, float) and n / rate > start:
+                steady: float | str = (n - STARTUP_POSTS) / (n / rate - start)
+                print(f"      start-up {start:.1f}s (CLI on {STARTUP_POSTS:,} posts); steady state after it "
+                      f"{fmt_rate(steady)}   {fmt_ratio(steady, tc['pipe'])} vs pipe", flush=True)
+            else:
+                print(f"      start-up: {start}", flush=True)
     return in_process, cli
 
 
@@ -159,6 +178,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tc_dir = Path(tmp) / "textcat"
         textcat.to_disk(tc_dir)
+        import spacy
+
+        textcat = spacy.load(tc_dir)  # time the pipeline as a user has it: loaded from disk
         out = Path(tmp) / "out.jsonl"
         for kind, n in (("caption", args.n), ("transcript", max(2000, args.n // 5))):
             posts = synthetic_posts(n, kind=kind)

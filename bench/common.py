@@ -60,6 +60,20 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
+def head_posts(path: Path, n: int) -> list[dict]:
+    """The first ``n`` posts of a JSONL file."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for _, line in zip(range(n), fh)]
+
+
+def timed_or_error(fn: Callable[[], object], repeat: int) -> float | str:
+    """:func:`timed`, or the error as text if ``fn`` fails."""
+    try:
+        return timed(fn, repeat)
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports a broken stage and goes on
+        return f"FAILED ({type(exc).__name__}: {exc})"
+
+
 def run_command(cmd: Sequence[str]) -> None:
     """Run ``cmd`` in the repo root; on failure raise with the last line of its stderr (not a bare exit code)."""
     proc = subprocess.run(list(cmd), cwd=ROOT, capture_output=True, text=True)
