@@ -120,6 +120,20 @@ def test_explain_leaves_scores_unchanged(model, ccl_posts):
     assert "explanations" not in plain[0]
 
 
+
+def test_labels_are_scores_at_or_above_the_stored_thresholds(model, data_dir):
+    posts = [p for p in iter_posts([data_dir / name for name in MIXED]) if not isinstance(p, Reject)]
+    proba = model.predict_proba([dict(p) for p in posts])
+    out = label_chunk([dict(p) for p in posts], model)
+    names = [str(c) for c in model.classes_]
+    assert len(out) == len(posts) == len(proba)
+    for rec, row in zip(out, proba):
+        assert rec["labels"] == [n for n, p, t in zip(names, row, model.thresholds_) if p >= t]
+        assert list(rec["scores"]) == names
+        assert all(type(v) is float for v in rec["scores"].values())  # plain floats: JSON/CSV/Parquet writers
+        assert list(rec["scores"].values()) == [round(float(p), 4) for p in row]
+    assert {tuple(r["labels"]) for r in out} != {()}  # the mixed sample gets some labels
+
 @pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
 def test_explain_csv_and_parquet_are_readable(tmp_path, data_dir, small_model, name):
     import pandas as pd
