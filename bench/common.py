@@ -67,7 +67,7 @@ def head_posts(path: Path, n: int) -> list[dict]:
 
 
 def timed_or_error(fn: Callable[[], object], repeat: int) -> float | str:
-    """:func:`timed`, or the error as text if ``fn`` fails."""
+    """:func:`timed`, or the error as text if ``fn`` fails (the tree may be mid-edit)."""
     try:
         return timed(fn, repeat)
     except Exception as exc:  # noqa: BLE001 - a benchmark reports a broken stage and goes on
@@ -84,10 +84,8 @@ def run_command(cmd: Sequence[str]) -> None:
 
 def throughput(n: int, fn: Callable[[], object], repeat: int) -> float | str:
     """``n`` items / median seconds of ``fn``; the error as text if ``fn`` fails (the tree may be mid-edit)."""
-    try:
-        return n / timed(fn, repeat)
-    except Exception as exc:  # noqa: BLE001 - a benchmark reports a broken stage and goes on
-        return f"FAILED ({type(exc).__name__}: {exc})"
+    seconds = timed_or_error(fn, repeat)
+    return n / seconds if isinstance(seconds, float) else seconds
 
 
 def fmt_rate(rate: float | str) -> str:
