@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -156,19 +157,41 @@ def _label_task(chunk: list[dict[str, Any]], explain: bool,
 
 
 def _mp_context() -> Any:
-    # Not "fork": the parent may already run threads (progress bar monitor, native libraries)
-    # and forking a threaded process can deadlock. forkserver forks workers from a clean server.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """The multiprocessing context for label workers; with forkserver, its server starts now.
+
+    Not "fork": the parent may already run threads (progress bar monitor, native libraries)
+    and forking a threaded process can deadlock. forkserver forks workers from a clean server
+    that first imports :mod:`pipeline.worker_preload`, so imports and caches are built once per
+    run, not once per worker. The server is started here, without waiting for it: the caller
+    reads its first chunks while the server preloads (~2 s).
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipeline.worker_preload"])  # ignored if this process's server already runs
+    forkserver.ensure_running()
+    return ctx
+
+
+def _drain(queue: deque[Any]) -> Iterator[Any]:
+    """Yield and forget the items of ``queue`` (a list would keep read-ahead chunks alive to the end)."""
+    while queue:
+        yield queue.popleft()
 
 
 def _parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_dir: Path | None, workers: int,
               explain: bool, top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
     """Label ``(items, posts)`` chunks in ``workers`` processes; yield them labelled, in input order.
 
-    At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are queued or in work at any time.
+    At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are read ahead, queued or in work at any time.
     """
-    pool = ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(model_dir,))
+    limit = IN_FLIGHT_PER_WORKER * workers
+    ctx = _mp_context()
+    # Read the first chunks while the forkserver preloads: creating the pool waits for it.
+    read_ahead = deque(islice(chunks, limit))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir,))
     pending: deque[tuple[list[Any], list[dict[str, Any]], Future]] = deque()
     seen_warnings: set[tuple[type, str]] = set()
 
@@ -186,8 +209,8 @@ def _parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_di
     try:
         # An empty first task surfaces model-loading errors even when the input has no posts.
         pending.append(([], [], pool.submit(_label_task, [], explain, top_k)))
-        for items, posts in chunks:
-            while len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+        for items, posts in chain(_drain(read_ahead), chunks):
+            while len(pending) >= limit:
                 yield finish()
             pending.append((items, posts, pool.submit(_label_task, posts, explain, top_k)))
         while pending:

@@ -182,6 +182,43 @@ def test_workers_report_a_model_that_fails_verification(tmp_path, data_dir, smal
     assert "does not match meta.json" in res.output and len(res.output.strip().splitlines()) == 1
 
 
+def _worker_state() -> tuple[bool, bool, bool]:
+    import sys
+
+    from pipeline import features, language
+
+    return ("pipeline.worker_preload" in sys.modules, "sklearn" in sys.modules,
+            language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
+
+
+def test_label_workers_fork_from_a_preloaded_server():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.label import _mp_context
+
+    ctx = _mp_context()
+    if ctx.get_start_method() != "forkserver":
+        pytest.skip("no forkserver on this platform: spawned workers start up on their own")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        # imports, the language-ID model and Sudachi are there before the worker's first task
+        assert pool.submit(_worker_state).result() == (True, True, True)
+
+
+def test_a_failing_preload_only_logs(monkeypatch, caplog):
+    import importlib
+
+    import pipeline.language
+    import pipeline.worker_preload as preload
+
+    def broken():
+        raise OSError("model file unreadable")
+
+    monkeypatch.setattr(pipeline.language, "_model", broken)
+    with caplog.at_level("WARNING", logger="pipeline.worker_preload"):
+        importlib.reload(preload)  # the forkserver imports it: an exception there would break the pool
+    assert "label worker preload failed (model file unreadable)" in caplog.text
+
+
 @pytest.mark.parametrize("option", [["--workers", "0"], ["--explain-top", "0"]])
 def test_worker_and_top_k_must_be_positive(tmp_path, data_dir, option):
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--explain", *option)
