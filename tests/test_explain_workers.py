@@ -219,6 +219,34 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
     assert "label worker preload failed (model file unreadable)" in caplog.text
 
 
+@pytest.mark.parametrize(("cpus", "expected"), [(1, 1), (2, 2), (3, 3), (16, 4)])
+def test_default_workers_one_per_usable_cpu_at_most_4(monkeypatch, cpus, expected):
+    import os
+
+    from pipeline.label import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert default_workers() == expected
+
+
+def test_label_without_workers_uses_the_default(tmp_path, data_dir, small_model, monkeypatch):
+    import pipeline.label
+
+    seen = {}
+    real = pipeline.label.label_files
+
+    def spy(*args, **kwargs):
+        seen["workers"] = kwargs["workers"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.label, "default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline.label, "label_files", spy)
+    res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", small_model)
+    assert res.exit_code == 0, res.output
+    assert seen == {"workers": 2}
+    assert res.output.startswith("6 read, 6 labelled") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
+
+
 @pytest.mark.parametrize("option", [["--workers", "0"], ["--explain-top", "0"]])
 def test_worker_and_top_k_must_be_positive(tmp_path, data_dir, option):
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--explain", *option)
