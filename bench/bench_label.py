@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_label.py [--n 100000] [--repeat 3] [--model models/default]
                                           [--workers 1 2 | --skip-cli] [--explain] [--textcat-epochs 10]
-                                          [--input EXPORT ... [--transcripts DIR]]
+                                          [--input EXPORT ... [--transcripts DIR] | --by-language]
 
 The speed target: label >= 10,000 captions/s and >= 2,000 transcripts/s end to end on this
 2-core machine, reported as a ratio against spaCy ``textcat_multilabel`` (BOW) inference
@@ -17,7 +17,10 @@ re-sampled from 2,470 corpus posts (377 with a transcript), so each caption recu
 each transcript ~50 times at the default sizes: spaCy's tokenizer cache (10,000 chunks) then holds
 most of them, which flatters spaCy on transcripts (~6,800/s from a fresh pipeline, ~2,200/s once
 its cache is full of other text); real exports repeat far less. ``--input`` times real export
-files instead (each post once, captions and transcripts together as one set, no target line):
+files instead (each post once, captions and transcripts together as one set, no target line).
+``--by-language`` times two caption sets instead, --n Japanese posts and --n others (by the
+corpus's language field; "und" posts, often hashtag-only, count as others): SudachiPy's
+segmentation of Japanese is the costliest step, so the mix's speed depends on its share.
 
 * "nlp.pipe, texts in memory": post texts already built and in memory, no JSON reading, no
   cleaning or language ID, nothing written. The issue's "spaCy textcat" figure and the
@@ -147,7 +150,8 @@ def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, 
     return in_process, cli
 
 
-def summary(kind: str, in_process: float | str, cli: dict[int, float | str], tc_pipe: float | str) -> str:
+def summary(kind: str, in_process: float | str, cli: dict[int, float | str], tc_pipe: float | str,
+            title: str | None = None) -> str:
     """One line: our best CLI figure (in-process end to end without one) vs textcat's pipe figure and the target."""
     ok = {w: r for w, r in cli.items() if isinstance(r, float)}
     if ok:
@@ -163,7 +167,7 @@ def summary(kind: str, in_process: float | str, cli: dict[int, float | str], tc_
     def short(r: float | str) -> str:
         return fmt_rate(r) if isinstance(r, float) else "FAILED (see above)"
 
-    return (f"{kind}s: ours {name} {short(rate)} vs spaCy textcat BOW {short(tc_pipe)} "
+    return (f"{title or kind + 's'}: ours {name} {short(rate)} vs spaCy textcat BOW {short(tc_pipe)} "
             f"→ {fmt_ratio(rate, tc_pipe)}; target {target:,}/s: {met}")
 
 
@@ -185,6 +189,9 @@ def main() -> None:
                     help="time these real export files (any format `label` reads) as one set, instead of "
                          "re-sampled corpus posts")
     ap.add_argument("--transcripts", type=Path, default=None, help="transcript directory for --input")
+    ap.add_argument("--by-language", action="store_true",
+                    help="caption sets of --n Japanese posts and --n other posts instead of one mixed set "
+                         "(Japanese is segmented by SudachiPy, the costliest tokenizer); no transcript set")
     args = ap.parse_args()
     workers = [] if args.skip_cli else args.workers
     try:
@@ -204,10 +211,15 @@ def main() -> None:
         out = Path(tmp) / "out.jsonl"
         if args.input:
             sets = [("input", real_posts(args.input, args.transcripts))]
+        elif args.by_language:
+            sets = [("caption", synthetic_posts(args.n, language=lambda lang: lang == "ja")),
+                    ("caption", synthetic_posts(args.n, language=lambda lang: lang != "ja"))]
+            names = ["Japanese captions", "other captions"]
         else:
             sets = [(kind, synthetic_posts(n, kind=kind))
                     for kind, n in (("caption", args.n), ("transcript", max(2000, args.n // 5)))]
-        for kind, posts in sets:
+        for i, (kind, posts) in enumerate(sets):
+            title = names[i] if args.by_language and not args.input else f"{kind}s"
             n = len(posts)
             path = write_jsonl(posts, Path(tmp) / f"{kind}.jsonl")
             # The bench's own heap (100k posts, two models) is not the work being timed: moved out
@@ -215,14 +227,14 @@ def main() -> None:
             # captions: 9,589/s without, 12,340/s with; one run each, same day).
             gc.collect()
             gc.freeze()
-            print(f"{kind}s (n={n:,}, chunk {args.chunk_size:,}):", flush=True)
+            print(f"{title} (n={n:,}, chunk {args.chunk_size:,}):", flush=True)
             # Loaded from disk for each kind, as a user labelling that file has it. spaCy's tokenizer
             # caches at most 10,000 text chunks (Tokenizer.max_cache_size) and never evicts: the
             # same pipeline that had tokenized 100k captions first ran these transcripts at 2,200/s
             # instead of 6,800/s, its cache full of caption words.
             tc = textcat_figures(spacy.load(tc_dir), tc_dir, posts, path, out, args.repeat, fresh=bool(workers))
             in_process, cli = our_figures(model, args, n, path, out, workers, tc)
-            summaries.append(summary(kind, in_process, cli, tc["pipe"]))
+            summaries.append(summary(kind, in_process, cli, tc["pipe"], title))
     print("summary (ours end to end vs spaCy textcat nlp.pipe on in-memory texts):")
     for s in summaries:
         print("  " + s)

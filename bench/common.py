@@ -20,16 +20,20 @@ def corpus_posts() -> list[dict]:
     return [json.loads(line) for line in open(CORPUS, encoding="utf-8")]
 
 
-def synthetic_posts(n: int, *, kind: str = "caption", seed: int = 0) -> list[dict]:
+def synthetic_posts(n: int, *, kind: str = "caption", seed: int = 0,
+                    language: Callable[[str], bool] | None = None) -> list[dict]:
     """``n`` posts made by re-sampling real corpus posts with fresh ids.
 
     kind="caption": caption/on-screen text only (transcript dropped);
     kind="transcript": posts that have a transcript, caption dropped.
+    language: re-sample only corpus posts whose annotated ``language`` passes this test.
     """
     rng = random.Random(seed)
     base = corpus_posts()
     if kind == "transcript":
         base = [p for p in base if p.get("transcript")]
+    if language is not None:
+        base = [p for p in base if language(p.get("language") or "")]
     out = []
     for i in range(n):
         p = rng.choice(base)
