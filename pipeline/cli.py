@@ -61,7 +61,8 @@ def label(
                                              min=1)] = 5,
     workers: Annotated[Optional[int], typer.Option(
         help="Worker processes labelling chunks in parallel (each loads the model once; output order unchanged). "
-             "Default: one per CPU this process may use, at most 4; 1 labels in this process.",
+             "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
+             "1 labels in this process.",
         show_default=False, min=1)] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
@@ -72,10 +73,6 @@ def label(
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     cols = _parse_columns(column)
-    if workers is None:
-        from .label import default_workers
-
-        workers = default_workers()
     try:
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
                           columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)

@@ -240,20 +240,51 @@ def _parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_di
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: Inputs of at least this many bytes (or compressed) start the workers' server before the
+#: first chunk is read, sparing big inputs ~0.5 s; smaller ones usually fit in one chunk and are
+#: labelled in this process, without a server preloading ~260 MB for nothing.
+SERVER_EARLY_BYTES = 1_000_000
+
+
+def _likely_several_chunks(inputs: Sequence[Path]) -> bool:
+    """A cheap guess from file sizes; a wrong one costs only start-up time or idle memory."""
+    total = 0
+    for path in inputs:
+        path = Path(path)
+        if path.suffix == ".gz":
+            return True
+        try:
+            total += path.stat().st_size
+        except OSError:  # reading will report it
+            pass
+    return total >= SERVER_EARLY_BYTES
+
+
+def _in_process(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model: Any, explain: bool,
+                top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+    """Label ``(items, posts)`` chunks in this process (language ID too, where reading skipped it)."""
+    from .language import ensure_languages
+
+    for items, posts in chunks:
+        yield items, label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+
+
 def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
                 rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                 progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                workers: int = 1) -> LabelRun:
+                workers: int | None = 1) -> LabelRun:
     """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
     With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
-    loads the model once, then pays spaCy's per-language start-up on its first chunks, a few
-    seconds); output, rejects and counts are byte-for-byte those of one worker. Workers are
-    started with forkserver/spawn, so a script calling this needs the
-    ``if __name__ == "__main__":`` guard.
+    a fork of a server that loaded the libraries once; see :func:`_mp_context`); output,
+    rejects and counts are byte-for-byte those of one worker. ``workers=None`` chooses:
+    :func:`default_workers`, or this process alone when the input fits in one chunk (a second
+    worker would have nothing to do, and starting the pool costs more than it saves). Workers
+    are started with forkserver/spawn, so a script calling this with ``workers`` other than 1
+    needs the ``if __name__ == "__main__":`` guard.
     """
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
@@ -261,24 +292,35 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
 
+    detect_lang = workers == 1  # otherwise language ID runs where the model does, per chunk
+
     def split() -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
         posts = iter_posts(inputs, fmt=fmt, columns=columns, transcripts=transcripts, stats=stats,
-                           detect_lang=workers == 1)  # with workers, language ID runs in them
+                           detect_lang=detect_lang)
         for chunk in chunked(posts, chunk_size):
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
+    chunks = split()
+    if workers != 1:
+        from .model_io import DEFAULT_MODEL_DIR, read_meta
+
+        # fail fast on a missing model directory; load_model (in each worker) verifies the rest
+        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
+    if workers is None:
+        workers = default_workers()
+        if workers > 1:
+            if _likely_several_chunks(inputs):
+                _mp_context()  # the workers' server preloads while the first chunks are read
+            head = list(islice(chunks, 2))
+            if len(head) < 2:
+                workers = 1
+            chunks = chain(head, chunks)
     if workers == 1:
         from .model_io import load_model
 
-        model, _ = load_model(model_dir)
-        labelled_chunks = ((items, label_chunk(posts, model, explain=explain, top_k=top_k))
-                           for items, posts in split())
+        labelled_chunks = _in_process(chunks, load_model(model_dir)[0], explain, top_k)
     else:
-        from .model_io import DEFAULT_MODEL_DIR, read_meta
-
-        # fail fast on a missing model directory; each worker's load_model verifies the rest
-        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
-        labelled_chunks = _parallel(split(), model_dir, workers, explain, top_k)
+        labelled_chunks = _parallel(chunks, model_dir, workers, explain, top_k)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:

@@ -229,7 +229,7 @@ def test_default_workers_one_per_usable_cpu_at_most_4(monkeypatch, cpus, expecte
     assert default_workers() == expected
 
 
-def test_label_without_workers_uses_the_default(tmp_path, data_dir, small_model, monkeypatch):
+def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small_model, monkeypatch):
     import pipeline.label
 
     seen = {}
@@ -239,12 +239,47 @@ def test_label_without_workers_uses_the_default(tmp_path, data_dir, small_model,
         seen["workers"] = kwargs["workers"]
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline.label, "default_workers", lambda: 2)
     monkeypatch.setattr(pipeline.label, "label_files", spy)
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", small_model)
     assert res.exit_code == 0, res.output
-    assert seen == {"workers": 2}
+    assert seen == {"workers": None}
     assert res.output.startswith("6 read, 6 labelled") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
+
+
+@pytest.mark.parametrize(("chunk_size", "pool_workers"), [(10_000, None), (3, 2)])
+def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, mixed_inputs, small_model,
+                                                                     monkeypatch, chunk_size, pool_workers):
+    import pipeline.label
+    from pipeline.label import label_files
+
+    one = tmp_path / "one.jsonl"
+    label_files(mixed_inputs, one, model_dir=small_model, chunk_size=chunk_size, progress=False, workers=1)
+    pools = []
+    real = pipeline.label._parallel
+
+    def spy(chunks, model_dir, workers, explain, top_k):
+        pools.append(workers)
+        return real(chunks, model_dir, workers, explain, top_k)
+
+    monkeypatch.setattr(pipeline.label, "default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline.label, "_parallel", spy)
+    chosen = tmp_path / "chosen.jsonl"
+    run_ = label_files(mixed_inputs, chosen, model_dir=small_model, chunk_size=chunk_size, progress=False,
+                       workers=None)
+    assert pools == ([] if pool_workers is None else [pool_workers])
+    assert chosen.read_bytes() == one.read_bytes() and run_.labelled >= 20
+    assert chosen.with_name("chosen.rejects.jsonl").read_bytes() == one.with_name("one.rejects.jsonl").read_bytes()
+
+
+def test_server_starts_early_only_for_big_or_compressed_inputs(tmp_path):
+    from pipeline.label import SERVER_EARLY_BYTES, _likely_several_chunks
+
+    small, big, gz = tmp_path / "a.jsonl", tmp_path / "b.csv", tmp_path / "c.jsonl.gz"
+    small.write_bytes(b"x" * 1000)
+    big.write_bytes(b"x" * SERVER_EARLY_BYTES)
+    gz.write_bytes(b"x")
+    assert not _likely_several_chunks([small, tmp_path / "missing.csv"])
+    assert _likely_several_chunks([small, big]) and _likely_several_chunks([gz])
 
 
 @pytest.mark.parametrize("option", [["--workers", "0"], ["--explain-top", "0"]])
