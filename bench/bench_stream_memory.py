@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_stream_memory.py --posts 1000000 [--ingest-only]
 
 Writes a JSONL of N caption posts (real corpus posts re-sampled with fresh ids) to a temp dir,
-runs the CLI in a child process and prints the child's peak RSS (ru_maxrss), the time, and the
-posts/s.  --ingest-only measures reading+cleaning+language ID alone (iter_posts), which is what
+runs the CLI in a child process and prints the peak memory of it and every process it starts
+(the label workers; see peak_memory.py), the time, and the posts/s.  --ingest-only measures
+reading+cleaning+language ID alone (iter_posts), which is what
 bounds memory; labelling adds the model's per-chunk working set.
 """
 
@@ -13,16 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import KEEP, corpus_posts  # noqa: E402
+from peak_memory import run_sampled  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_ONLY = """
@@ -52,6 +51,7 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--ingest-only", action="store_true")
     ap.add_argument("--chunk-size", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=None, help="label --workers (default: the CLI's own)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.jsonl"
@@ -61,14 +61,15 @@ def main() -> None:
         else:
             cmd = [str(Path(sys.executable).parent / "tiktok-diplomacy"), "label", str(src), "-o",
                    str(Path(tmp) / "out.jsonl"), "--chunk-size", str(args.chunk_size)]
-        t = time.perf_counter()
-        res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        secs = time.perf_counter() - t
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            if args.workers is not None:
+                cmd += ["--workers", str(args.workers)]
+        res = run_sampled(cmd, cwd=ROOT)
+        secs = res.seconds
         print(res.stderr.strip().splitlines()[0] if res.stderr.strip() else "(no summary)")
         mode = "ingest only" if args.ingest_only else f"label, chunk {args.chunk_size}"
-        print(f"{args.posts:,} posts, {size / 1e6:,.0f} MB JSONL, {mode}: peak RSS {peak_mb:,.0f} MB, "
-              f"{secs:,.0f} s ({args.posts / secs:,.0f} posts/s); exit {res.returncode}")
+        print(f"{args.posts:,} posts, {size / 1e6:,.0f} MB JSONL, {mode}: peak memory of all processes "
+              f"{res.pss_mb:,.0f} MB PSS ({res.rss_mb:,.0f} MB summed RSS), {secs:,.0f} s "
+              f"({args.posts / secs:,.0f} posts/s); exit {res.returncode}")
 
 
 if __name__ == "__main__":
