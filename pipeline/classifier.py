@@ -87,6 +87,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         model fitted on all posts, calibrated on cross-validated scores.
     use_lemmas : bool
         Add lemma unigrams from spaCy's lookup tables (:mod:`pipeline.lemmas`).
+    japanese_tokenizer : {"sudachi", "multilingual"}
+        Japanese words from SudachiPy (with person names) or from spaCy's multilingual
+        tokenizer, which does not segment (see README, "Speed").
 
     Attributes
     ----------
@@ -100,11 +103,16 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         Out-of-fold probabilities from threshold tuning (for the model card).
     """
 
+    #: Models pickled before this parameter existed used SudachiPy.
+    japanese_tokenizer = "sudachi"
+
     def __init__(self, C: float = 4.0, use_chars: bool = True, max_char_features: int = 60000,
                  max_word_features: int = 50000, calibration_folds: int = 3, threshold_folds: int = 5,
                  random_state: int = 0, char_ngram_range: tuple[int, int] = (2, 4), char_scripts: str = "nospace",
-                 calibration_ensemble: bool = False, use_lemmas: bool = True) -> None:
+                 calibration_ensemble: bool = False, use_lemmas: bool = True,
+                 japanese_tokenizer: str = "sudachi") -> None:
         self.C = C
+        self.japanese_tokenizer = japanese_tokenizer
         self.use_chars = use_chars
         self.char_ngram_range = char_ngram_range
         self.char_scripts = char_scripts
@@ -115,6 +123,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.threshold_folds = threshold_folds
         self.random_state = random_state
+
+    def _prep(self) -> PostPreprocessor:
+        return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer)
 
     def _build(self) -> Pipeline:
         transformers = [
@@ -133,7 +144,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                                        ensemble=self.calibration_ensemble) \
             if self.calibration_folds >= 2 else base
         return Pipeline([
-            ("prep", PostPreprocessor()),
+            ("prep", self._prep()),
             ("features", ColumnTransformer(transformers, sparse_threshold=1.0)),
             ("model", OneVsRestClassifier(model)),
         ])
@@ -150,7 +161,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"label {name!r} has {int(Y[:, j].sum())} positive posts; "
                                  f"need at least {max(2, self.calibration_folds)} to train")
         # Pre-compute features input once: tokenisation is the costly step.
-        prepped = PostPreprocessor().transform(X)
+        prepped = self._prep().transform(X)
         self.cv_probabilities_ = None
         if self.threshold_folds >= 2:
             oof = np.zeros(Y.shape, dtype=float)
@@ -167,7 +178,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         pipe = self._build()
         pipe.steps[0] = ("prep", "passthrough")
         pipe.fit(prepped, Y)
-        pipe.steps[0] = ("prep", PostPreprocessor())
+        pipe.steps[0] = ("prep", self._prep())
         self.pipeline_ = pipe
         return self
 

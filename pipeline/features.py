@@ -197,9 +197,14 @@ def _tokens_ja(texts: Sequence[str]) -> tuple[list[np.ndarray], list[dict[str, i
     return out, cues
 
 
-def _tokens(texts: Sequence[str], lang: str) -> tuple[list[np.ndarray], list[dict[str, int]]]:
-    """Token ids (lower-cased, no spaces or punctuation) and per-label cue counts for texts in one language."""
-    if lang == "ja":
+def _tokens(texts: Sequence[str], lang: str,
+            japanese: str = "sudachi") -> tuple[list[np.ndarray], list[dict[str, int]]]:
+    """Token ids (lower-cased, no spaces or punctuation) and per-label cue counts for texts in one language.
+
+    ``japanese="multilingual"`` tokenizes Japanese like any other language without its own
+    pipeline (spaCy's ``xx``: splits at spaces and punctuation only), instead of SudachiPy.
+    """
+    if lang == "ja" and japanese == "sudachi":
         return _tokens_ja(texts)
     nlp = spacy_pipeline(lang)
     matcher = cue_matcher(lang)
@@ -263,6 +268,12 @@ def _meta(rec: dict[str, Any]) -> dict[str, float]:
     return m
 
 
+#: Word tokenizers for Japanese (``japanese_tokenizer``): SudachiPy word segmentation with
+#: person names, or spaCy's multilingual tokenizer (no segmentation; character n-grams then
+#: carry the words).
+JAPANESE_TOKENIZERS = ("sudachi", "multilingual")
+
+
 class PostPreprocessor(BaseEstimator, TransformerMixin):
     """Post records → DataFrame with ``words``, ``transcript_words``, ``chars`` and ``meta`` columns.
 
@@ -270,15 +281,25 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
     ----------
     max_transcript_chars : int
         Transcripts are cut to this many characters (the opening carries the topic).
+    japanese_tokenizer : {"sudachi", "multilingual"}
+        How Japanese posts become words (:data:`JAPANESE_TOKENIZERS`).
     """
 
-    def __init__(self, max_transcript_chars: int = MAX_TRANSCRIPT_CHARS) -> None:
+    #: Models pickled before this parameter existed used SudachiPy.
+    japanese_tokenizer = "sudachi"
+
+    def __init__(self, max_transcript_chars: int = MAX_TRANSCRIPT_CHARS, japanese_tokenizer: str = "sudachi") -> None:
         self.max_transcript_chars = max_transcript_chars
+        self.japanese_tokenizer = japanese_tokenizer
 
     def fit(self, X: Any, y: Any = None) -> "PostPreprocessor":
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:
+        japanese = self.japanese_tokenizer
+        if japanese not in JAPANESE_TOKENIZERS:
+            raise ValueError(f"japanese_tokenizer must be one of {', '.join(JAPANESE_TOKENIZERS)}. "
+                             f"Got {japanese!r} instead.")
         recs = [_ensure_clean(r) for r in _as_records(X)]
         n = len(recs)
         words, twords, chars, langs = [_NO_TOKENS] * n, [_NO_TOKENS] * n, [""] * n, [""] * n
@@ -293,11 +314,11 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
             texts = [_MENTION_RE.sub(" @mention ", " \n ".join(
                 x for x in (recs[i].get("caption_clean"), recs[i].get("on_screen_text_clean")) if x)[:MAX_TEXT_CHARS])
                 for i in idx]
-            toks, cues = _tokens(texts, lang)
+            toks, cues = _tokens(texts, lang, japanese)
             tr_texts = [_MENTION_RE.sub(" @mention ", (recs[i].get("transcript_clean") or "")[: self.max_transcript_chars])
                         for i in idx]
             with_tr = [j for j, t in enumerate(tr_texts) if t]  # most posts have none: skip the tokenizer call
-            tr_toks, tr_cues = _tokens([tr_texts[j] for j in with_tr], lang)
+            tr_toks, tr_cues = _tokens([tr_texts[j] for j in with_tr], lang, japanese)
             for k, j in enumerate(with_tr):
                 i = idx[j]
                 twords[i] = tr_toks[k]

@@ -15,6 +15,7 @@ from .classifier import StrategyClassifier, to_indicator
 from .config_io import read_toml
 from .corpus import corpus_sha256, read_corpus
 from .errors import PipelineError
+from .features import JAPANESE_TOKENIZERS
 from .model_io import save_model
 from .schema import CONFIG_DIR, labels
 
@@ -30,6 +31,10 @@ def load_config(path: Path | None) -> dict[str, Any]:
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise PipelineError(f"{path}: unknown classifier option(s) {', '.join(unknown)}; valid: {', '.join(valid)}.")
+    japanese = params.get("japanese_tokenizer", "sudachi")
+    if japanese not in JAPANESE_TOKENIZERS:
+        raise PipelineError(f"{path}: japanese_tokenizer must be one of {', '.join(map(repr, JAPANESE_TOKENIZERS))}; "
+                            f"got {japanese!r}.")
     return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
 
 

@@ -114,3 +114,18 @@ def test_library_version_drift_warns_once(small_model, tmp_path):
     (copy / "meta.json").write_text(json.dumps(meta))
     with pytest.warns(UserWarning, match="scikit-learn 0.0.1"):
         load_model(copy)
+
+
+def test_japanese_tokenizer_is_a_parameter_the_fitted_model_keeps(train_set, small_model):
+    recs, Y = train_set
+    est = fast(japanese_tokenizer="multilingual")
+    assert clone(est).get_params()["japanese_tokenizer"] == "multilingual"
+    est.fit(recs, Y)
+    assert est.pipeline_.steps[0][1].japanese_tokenizer == "multilingual"
+    ja = [r for r in recs if r.get("language") == "ja"][:20]
+    assert not np.allclose(est.predict_proba(ja), fast().fit(recs, Y).predict_proba(ja))
+    # models saved before the parameter existed (the pickles lack it) read as SudachiPy
+    model, _ = load_model(small_model)
+    del model.__dict__["japanese_tokenizer"], model.pipeline_.steps[0][1].__dict__["japanese_tokenizer"]
+    assert model.get_params()["japanese_tokenizer"] == "sudachi"
+    assert model.pipeline_.steps[0][1].japanese_tokenizer == "sudachi"

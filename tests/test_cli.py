@@ -93,6 +93,15 @@ def test_train_rejects_unknown_label_naming_line(tmp_path):
     assert f"{corpus}:2" in res.output and "Did you mean 'trend_participation'" in res.output
 
 
+def test_train_rejects_an_unknown_japanese_tokenizer_naming_the_config(tmp_path, small_corpus):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('seed = 1\n[classifier]\njapanese_tokenizer = "mecab"\n', encoding="utf-8")
+    res = run("train", small_corpus, "-o", tmp_path / "m", "--config", cfg)
+    assert res.exit_code == 1
+    assert f"{cfg}: japanese_tokenizer must be one of 'sudachi', 'multilingual'; got 'mecab'." in res.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_train_rejects_conflicting_annotations(tmp_path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"post_id": "1", "caption": "a", "labels": []}\n'

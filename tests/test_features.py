@@ -46,3 +46,19 @@ def test_tokens_are_lowercased_ids_without_punctuation():
     ja = [token_text(int(t)) for t in frame.loc[1, "words"]]
     assert ja[0] == "避難" and "。" not in ja
     assert frame.loc[0, "words"].dtype == np.uint64 and frame.loc[0, "lang"] == "en"
+
+
+def test_multilingual_japanese_tokenizer_does_not_segment_or_find_names():
+    rec = {"post_id": "1", "caption": "避難してください。 #小嶋沙耶香", "language": "ja"}
+    sudachi = PostPreprocessor().transform([rec])
+    plain = PostPreprocessor(japanese_tokenizer="multilingual").transform([rec])
+    assert [token_text(int(t)) for t in sudachi.loc[0, "words"]][0] == "避難"
+    # spaCy's xx splits only at spaces and punctuation: the run of Japanese stays one word
+    assert [token_text(int(t)) for t in plain.loc[0, "words"]] == ["避難してください", "小嶋沙耶香"]
+    assert sudachi.loc[0, "meta"].get("cue_text=person_name") and "cue_text=person_name" not in plain.loc[0, "meta"]
+    assert plain.loc[0, "chars"] == sudachi.loc[0, "chars"]  # character n-grams see the same text
+
+
+def test_unknown_japanese_tokenizer_is_a_clear_error():
+    with pytest.raises(ValueError, match="japanese_tokenizer must be one of sudachi, multilingual. Got 'mecab'"):
+        PostPreprocessor(japanese_tokenizer="mecab").transform([{"post_id": "1", "caption": "x"}])
