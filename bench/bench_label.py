@@ -60,7 +60,6 @@ from bench_textcat import infer, label_jsonl, texts_of, train_textcat  # noqa: E
 from common import (KEEP, fmt_rate, fmt_ratio, head_posts, run_command, synthetic_posts,  # noqa: E402
                     throughput, timed_or_error, write_jsonl)
 
-from pipeline.features import PostPreprocessor  # noqa: E402
 from pipeline.ingest import iter_posts  # noqa: E402
 from pipeline.label import CHUNK_SIZE, label_files  # noqa: E402
 from pipeline.model_io import load_model  # noqa: E402
@@ -112,11 +111,12 @@ def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, 
             raise RuntimeError("no model")
         recs = [r for r in iter_posts([path]) if isinstance(r, dict)]
         model.predict_proba(recs[:200])  # warm up: spaCy pipelines, Sudachi dictionary
+        prep = model.pipeline_.steps[0][1]  # the model's own preprocessor (its japanese_tokenizer)
     except Exception as exc:  # noqa: BLE001 - the tree may be mid-edit; the end-to-end runs report their own
         print(f"    stages FAILED ({type(exc).__name__}: {exc})")
     else:
         for name, fn in (("ingest+clean+langid", lambda: [r for r in iter_posts([path])]),
-                         ("features prep", lambda: PostPreprocessor().transform(recs)),
+                         ("features prep", lambda: prep.transform(recs)),
                          ("predict_proba (incl. prep)", lambda: model.predict_proba(recs))):
             print(line(name, throughput(n, fn, args.repeat)), flush=True)
     in_process = throughput(n, lambda: label_files([path], out, model_dir=args.model, progress=False,
