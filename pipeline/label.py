@@ -47,9 +47,7 @@ def default_workers() -> int:
     """Worker processes for ``label`` when not given: one per CPU this process may run on, at
     most :data:`MAX_DEFAULT_WORKERS` (1 on a one-CPU machine: labelling in the reading process).
 
-    With 2 workers on a 2-core machine 100,000 captions took 11-12 s instead of 22 s; a small
-    input (the demo's 354 posts) takes as long as in one process (~3 s: the forkserver's start-up
-    replaces the process's own), using ~80 MB more memory.
+    With 2 workers on a 2-core machine 100,000 captions took 11-12 s instead of 22 s.
     """
     try:
         cpus = len(os.sched_getaffinity(0))  # honours taskset/cgroup CPU sets, unlike os.cpu_count()
@@ -184,7 +182,7 @@ def _mp_context() -> Any:
     and forking a threaded process can deadlock. forkserver forks workers from a clean server
     that first imports :mod:`pipeline.worker_preload`, so imports and caches are built once per
     run, not once per worker. The server is started here, without waiting for it: the caller
-    reads its first chunks while the server preloads (~2 s).
+    reads its first chunks while the server preloads (~2.5 s).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -262,7 +260,7 @@ def _likely_several_chunks(inputs: Sequence[Path]) -> bool:
 
 def _in_process(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model: Any, explain: bool,
                 top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
-    """Label ``(items, posts)`` chunks in this process (language ID too, where reading skipped it)."""
+    """Detect the languages of ``(items, posts)`` chunks and label them, in this process."""
     from .language import ensure_languages
 
     for items, posts in chunks:
@@ -292,11 +290,10 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
 
-    detect_lang = workers == 1  # otherwise language ID runs where the model does, per chunk
-
     def split() -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+        # language ID runs per chunk where the model does (a batch is faster than post by post)
         posts = iter_posts(inputs, fmt=fmt, columns=columns, transcripts=transcripts, stats=stats,
-                           detect_lang=detect_lang)
+                           detect_lang=False)
         for chunk in chunked(posts, chunk_size):
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
