@@ -61,8 +61,8 @@ from common import (KEEP, fmt_rate, fmt_ratio, head_posts, run_command, syntheti
                     throughput, timed_or_error, write_jsonl)
 
 from pipeline.ingest import iter_posts  # noqa: E402
-from pipeline.label import CHUNK_SIZE, label_files  # noqa: E402
-from pipeline.model_io import load_model  # noqa: E402
+from pipeline.label.run import CHUNK_SIZE, label_files  # noqa: E402
+from pipeline.model.artefact import load_model  # noqa: E402
 
 BENCH_TEXTCAT = Path(__file__).resolve().parent / "bench_textcat.py"
 #: End-to-end targets from the issue, posts/s.

@@ -1,8 +1,8 @@
 """spaCy ``textcat_multilabel`` (BOW) inference, the speed yardstick of bench_label.py.
 
-The model is the project's own baseline definition, :class:`pipeline.spacy_baseline.SpacyTextcatBaseline`:
+The model is the project's own baseline definition, :class:`pipeline.evaluation.spacy_baseline.SpacyTextcatBaseline`:
 ``spacy.blank("xx")``, ``spacy.TextCatBOW.v3`` with uni- and bigrams, one text per post
-(:func:`pipeline.spacy_baseline.post_text`: caption + on-screen text + transcript), trained
+(:func:`pipeline.evaluation.spacy_baseline.post_text`: caption + on-screen text + transcript), trained
 once on the annotated corpus. Its weights do not change its inference cost (a fixed-size
 hashed table), so the number of training epochs does not matter for speed.
 
@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from common import corpus_posts
 
-from pipeline.spacy_baseline import EMPTY_TEXT, SpacyTextcatBaseline, post_text
+from pipeline.evaluation.spacy_baseline import EMPTY_TEXT, SpacyTextcatBaseline, post_text
 
 PIPE = "textcat_multilabel"
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import tomllib
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from pipeline.config import CONFIG_DIR
 
 #: Canonical post fields, in output order, with their Python types.
 POST_FIELDS: dict[str, type | tuple[type, ...]] = {

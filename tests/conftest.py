@@ -42,7 +42,7 @@ def fast_config(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_model(tmp_path_factory, small_corpus, fast_config) -> Path:
-    from pipeline.train import train
+    from pipeline.train.run import train
 
     out = tmp_path_factory.mktemp("model") / "m"
     train([small_corpus], out, fast_config)

@@ -8,9 +8,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
-from pipeline.classifier import StrategyClassifier, best_thresholds, to_indicator
+from pipeline.model.estimator import StrategyClassifier, best_thresholds, to_indicator
 from pipeline.errors import ModelFileError
-from pipeline.model_io import load_model
+from pipeline.model.artefact import load_model
 from pipeline.schema import labels
 
 
@@ -32,7 +32,7 @@ def test_estimator_contract(train_set):
     assert est.get_params()["C"] == 2.0
     est.set_params(C=1.0)
     assert clone(est).get_params()["C"] == 1.0
-    assert not hasattr(est, "pipeline_")  # __init__ stores parameters only
+    assert not hasattr(est, "coef_")  # __init__ stores parameters only
     est.fit(recs, Y)
     P = est.predict_proba(recs[:7])
     assert P.shape == (7, 3) and ((P >= 0) & (P <= 1)).all()
@@ -88,7 +88,7 @@ def test_round_trip_same_predictions(small_model, corpus_records):
 def test_tampered_model_file_is_refused_before_unpickling(small_model, tmp_path):
     copy = tmp_path / "m"
     shutil.copytree(small_model, copy)
-    with open(copy / "model.joblib", "ab") as fh:
+    with open(copy / "model.npz", "ab") as fh:
         fh.write(b"tampered")
     with pytest.raises(ModelFileError, match="does not match meta.json"):
         load_model(copy)
@@ -121,11 +121,9 @@ def test_japanese_tokenizer_is_a_parameter_the_fitted_model_keeps(train_set, sma
     est = fast(japanese_tokenizer="multilingual")
     assert clone(est).get_params()["japanese_tokenizer"] == "multilingual"
     est.fit(recs, Y)
-    assert est.pipeline_.steps[0][1].japanese_tokenizer == "multilingual"
+    assert est.prep_.japanese_tokenizer == "multilingual"
     ja = [r for r in recs if r.get("language") == "ja"][:20]
     assert not np.allclose(est.predict_proba(ja), fast().fit(recs, Y).predict_proba(ja))
-    # models saved before the parameter existed (the pickles lack it) read as SudachiPy
+    # the choice travels with the saved model
     model, _ = load_model(small_model)
-    del model.__dict__["japanese_tokenizer"], model.pipeline_.steps[0][1].__dict__["japanese_tokenizer"]
-    assert model.get_params()["japanese_tokenizer"] == "sudachi"
-    assert model.pipeline_.steps[0][1].japanese_tokenizer == "sudachi"
+    assert model.get_params()["japanese_tokenizer"] == model.prep_.japanese_tokenizer == "sudachi"

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.active_learning import select_diverse, uncertainty
-from pipeline.annotation_io import detect_format
-from pipeline.cli import app
-from pipeline.corpus import CorpusError, read_corpus
-from pipeline.corpus_import import import_annotations
-from pipeline.corpus_stats import corpus_stats
+from pipeline.corpus.active_learning import select_diverse, uncertainty
+from pipeline.corpus.tool_formats import detect_format
+from pipeline.cli.main import app
+from pipeline.corpus.read import CorpusError, read_corpus
+from pipeline.corpus.importer import import_annotations
+from pipeline.corpus.stats import corpus_stats
 from pipeline.schema import POST_FIELDS, has_text, labels
 
 runner = CliRunner()
@@ -197,7 +197,7 @@ def _annotate_with_predictions(tasks):
 
 
 def test_round_trip_corpus_to_label_studio_and_back(tmp_path, corpus_records, small_model):
-    from pipeline.model_io import load_model
+    from pipeline.model.artefact import load_model
 
     held_out = [r for r in corpus_records[1::4] if has_text(r)]  # not in the small model's training set
     sample = [r for r in held_out if r["labels"]][:8] + [r for r in held_out if not r["labels"]][:4]
@@ -301,7 +301,7 @@ def test_diverse_selection_skips_near_duplicates():
 
 
 def test_suggest_picks_uncertain_distinct_unannotated_posts(tmp_path, corpus_records, small_model):
-    from pipeline.model_io import load_model
+    from pipeline.model.artefact import load_model
 
     keep = ("post_id", "actor", "caption", "transcript", "on_screen_text", "hashtags", "language")
     pool = [{k: r[k] for k in keep if k in r} for r in corpus_records[1::4][:60] if has_text(r)]
@@ -311,7 +311,7 @@ def test_suggest_picks_uncertain_distinct_unannotated_posts(tmp_path, corpus_rec
     copies = [{**pool[top], "post_id": f"{pool[top]['post_id']}{k}"} for k in range(3)]  # reposts
     # Some uncertain posts are already annotated: the five least similar to the top post (the
     # selection's own char n-gram similarity), so "most uncertain first" is what must happen.
-    from pipeline.corpus_export import display_text
+    from pipeline.corpus.export import display_text
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     uncertain = [int(i) for i in np.argsort(unc)[::-1][1:40] if i != top]

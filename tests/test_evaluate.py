@@ -10,11 +10,11 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from pipeline import evaluate as ev
-from pipeline.classifier import to_indicator
-from pipeline.cli import app
+from pipeline.evaluation import run as ev
+from pipeline.model.estimator import to_indicator
+from pipeline.cli.main import app
 from pipeline.schema import labels
-from pipeline.spacy_baseline import SpacyTextcatBaseline
+from pipeline.evaluation.spacy_baseline import SpacyTextcatBaseline
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -187,7 +187,7 @@ def test_cli_no_spacy_baseline_flag_and_printed_comparison(monkeypatch, cv_run):
 def test_breakdown_leaves_out_labels_absent_from_a_group():
     import numpy as np
 
-    from pipeline.evaluate import breakdown
+    from pipeline.evaluation.run import breakdown
 
     recs = [{"language": "ro"}, {"language": "ro"}, {"language": "ne"}]
     Y = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pipeline.evaluate import bootstrap_ci, metric_summary
-from pipeline.writers import safe_cell
+from pipeline.evaluation.run import bootstrap_ci, metric_summary
+from pipeline.io.writers import safe_cell
 
 
 def test_metric_summary_hand_checked():

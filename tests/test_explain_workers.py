@@ -11,12 +11,12 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.explain import FIELDS, contributions, explain, feature_matrix, linear_view
+from pipeline.cli.main import app
+from pipeline.model.explain import FIELDS, contributions, explain, feature_matrix, linear_view
 from pipeline.ingest import Reject, iter_posts
-from pipeline.label import label_chunk
-from pipeline.model_io import load_model
-from pipeline.writers import read_records
+from pipeline.label.run import label_chunk
+from pipeline.model.artefact import load_model
+from pipeline.io.writers import read_records
 
 runner = CliRunner()
 # ~20 distinct posts across six export formats, plus duplicates and a malformed line (rejects).
@@ -84,16 +84,14 @@ def test_contributions_add_up_to_the_decision_score(model, ccl_posts):
     X = feature_matrix(model, ccl_posts)
     view = linear_view(model)
     per_label = contributions(model, X)
-    ovr = model.pipeline_.steps[-1][1]
-    for j, est in enumerate(ovr.estimators_):
-        decision = np.mean([c.estimator.decision_function(X) for c in est.calibrated_classifiers_], axis=0)
+    for j in range(len(view.labels)):
+        decision = np.mean(np.asarray(X @ model.coef_[j].T) + model.intercept_[j], axis=1)
         np.testing.assert_allclose(np.asarray(per_label[j].sum(axis=1)).ravel(), decision - view.intercept[j],
                                    atol=1e-9)
     # hand check on the first post (paid partnership): with every feature listed, the rounded weights
     # still add up to its influencer_amplification score minus the intercept, which is positive
     j = view.labels.index("influencer_amplification")
-    est = ovr.estimators_[j]
-    d0 = np.mean([c.estimator.decision_function(X[:1])[0] for c in est.calibrated_classifiers_])
+    d0 = float(np.mean(np.asarray(X[:1] @ model.coef_[j].T) + model.intercept_[j]))
     full = explain(model, ccl_posts[:1], top_k=10**6)[0]["influencer_amplification"]
     assert len(full) == np.count_nonzero(per_label[j][0].toarray())
     total = sum(f["weight"] for f in full)
@@ -103,7 +101,7 @@ def test_contributions_add_up_to_the_decision_score(model, ccl_posts):
 
 @pytest.mark.parametrize("k", [1, 5])
 def test_top_k_by_passes_equals_top_k_by_sorting(model, data_dir, monkeypatch, k):
-    import pipeline.explain as ex
+    import pipeline.model.explain as ex
 
     posts = [p for p in iter_posts([data_dir / name for name in MIXED]) if not isinstance(p, Reject)]
     X = feature_matrix(model, posts)
@@ -185,16 +183,17 @@ def test_workers_report_a_model_that_fails_verification(tmp_path, data_dir, smal
 def _worker_state() -> tuple[bool, bool, bool]:
     import sys
 
-    from pipeline import features, language
+    from pipeline.clean import language
+    from pipeline.features import preprocess as features
 
-    return ("pipeline.worker_preload" in sys.modules, "sklearn" in sys.modules,
+    return ("pipeline.label.preload" in sys.modules, "sklearn" in sys.modules,
             language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
 
 
 def test_label_workers_fork_from_a_preloaded_server():
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.label import _mp_context
+    from pipeline.label.run import _mp_context
 
     ctx = _mp_context()
     if ctx.get_start_method() != "forkserver":
@@ -207,14 +206,14 @@ def test_label_workers_fork_from_a_preloaded_server():
 def test_a_failing_preload_only_logs(monkeypatch, caplog):
     import importlib
 
-    import pipeline.language
-    import pipeline.worker_preload as preload
+    import pipeline.clean.language
+    import pipeline.label.preload as preload
 
     def broken():
         raise OSError("model file unreadable")
 
-    monkeypatch.setattr(pipeline.language, "_model", broken)
-    with caplog.at_level("WARNING", logger="pipeline.worker_preload"):
+    monkeypatch.setattr(pipeline.clean.language, "_model", broken)
+    with caplog.at_level("WARNING", logger="pipeline.label.preload"):
         importlib.reload(preload)  # the forkserver imports it: an exception there would break the pool
     assert "label worker preload failed (model file unreadable)" in caplog.text
 
@@ -223,23 +222,23 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
 def test_default_workers_one_per_usable_cpu_at_most_4(monkeypatch, cpus, expected):
     import os
 
-    from pipeline.label import default_workers
+    from pipeline.label.run import default_workers
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     assert default_workers() == expected
 
 
 def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small_model, monkeypatch):
-    import pipeline.label
+    import pipeline.label.run
 
     seen = {}
-    real = pipeline.label.label_files
+    real = pipeline.label.run.label_files
 
     def spy(*args, **kwargs):
         seen["workers"] = kwargs["workers"]
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline.label, "label_files", spy)
+    monkeypatch.setattr(pipeline.label.run, "label_files", spy)
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", small_model)
     assert res.exit_code == 0, res.output
     assert seen == {"workers": None}
@@ -249,20 +248,20 @@ def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small
 @pytest.mark.parametrize(("chunk_size", "pool_workers"), [(10_000, None), (3, 2)])
 def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, mixed_inputs, small_model,
                                                                      monkeypatch, chunk_size, pool_workers):
-    import pipeline.label
-    from pipeline.label import label_files
+    import pipeline.label.run
+    from pipeline.label.run import label_files
 
     one = tmp_path / "one.jsonl"
     label_files(mixed_inputs, one, model_dir=small_model, chunk_size=chunk_size, progress=False, workers=1)
     pools = []
-    real = pipeline.label._parallel
+    real = pipeline.label.run._parallel
 
     def spy(chunks, model_dir, workers, explain, top_k):
         pools.append(workers)
         return real(chunks, model_dir, workers, explain, top_k)
 
-    monkeypatch.setattr(pipeline.label, "default_workers", lambda: 2)
-    monkeypatch.setattr(pipeline.label, "_parallel", spy)
+    monkeypatch.setattr(pipeline.label.run, "default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline.label.run, "_parallel", spy)
     chosen = tmp_path / "chosen.jsonl"
     run_ = label_files(mixed_inputs, chosen, model_dir=small_model, chunk_size=chunk_size, progress=False,
                        workers=None)
@@ -272,7 +271,7 @@ def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, m
 
 
 def test_server_starts_early_only_for_big_or_compressed_inputs(tmp_path):
-    from pipeline.label import SERVER_EARLY_BYTES, _likely_several_chunks
+    from pipeline.label.run import SERVER_EARLY_BYTES, _likely_several_chunks
 
     small, big, gz = tmp_path / "a.jsonl", tmp_path / "b.csv", tmp_path / "c.jsonl.gz"
     small.write_bytes(b"x" * 1000)

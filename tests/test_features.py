@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.features import PostPreprocessor, substring_cues, token_text
+from pipeline.features.preprocess import PostPreprocessor, config_cues, cues_key, substring_cues, token_text
 
 
 def _meta(**rec):
@@ -18,7 +18,7 @@ def _meta(**rec):
     ("ウクライナ情勢と避難", {"crisis_messaging": 2}),              # Japanese cues inside compounds
 ])
 def test_substring_cues_count_per_label(text, expected):
-    assert substring_cues(text) == expected
+    assert substring_cues(text, cues_key(config_cues())) == expected
 
 
 def test_japanese_person_names_become_a_feature():

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import aggregate
-from pipeline.aggregate import Aggregator, aggregate_frame, aggregate_records, wilson_interval
-from pipeline.cli import app
+from pipeline.report import aggregate
+from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_records, wilson_interval
+from pipeline.cli.main import app
 from pipeline.errors import InputFileError
-from pipeline.report import report
-from pipeline.report_registry import ACTOR_TYPES, load_registry, read_registry
-from pipeline.report_tables import BoundedCounter, wilson_arrays
-from pipeline.writers import RecordWriter, read_records
+from pipeline.report.run import report
+from pipeline.report.registry import ACTOR_TYPES, load_registry, read_registry
+from pipeline.report.tables import BoundedCounter, wilson_arrays
+from pipeline.io.writers import RecordWriter, read_records
 
 CRISIS, TREND, INFL = "crisis_messaging", "trend_participation", "influencer_amplification"
 REG = {"hiroshima_pref": {"name": "Hiroshima", "type": "government", "country": "JP"}}

@@ -16,11 +16,11 @@ from sklearn.metrics import f1_score
 from spacy.scorer import Scorer
 from spacy.training import Example
 
-from pipeline.classifier import to_indicator
+from pipeline.model.estimator import to_indicator
 from pipeline.errors import ModelFileError
-from pipeline.model_io import load_model
+from pipeline.model.artefact import load_model
 from pipeline.schema import labels
-from pipeline.spacy_component import DiplomacyStrategy, doc_from_post, post_record
+from pipeline.model.spacy_component import DiplomacyStrategy, doc_from_post, post_record
 
 LABELS = labels()
 
@@ -123,8 +123,8 @@ def test_pipe_batches_equal_single_docs_one_call_per_batch(nlp, posts, monkeypat
 def test_to_disk_spacy_load_round_trip_same_cats(nlp, posts, small_model, tmp_path):
     nlp.to_disk(tmp_path / "nlp")
     saved = tmp_path / "nlp" / "diplomacy_strategy"
-    assert sorted(p.name for p in saved.iterdir()) == ["MODEL_CARD.md", "meta.json", "model.joblib"]
-    assert (saved / "model.joblib").read_bytes() == (small_model / "model.joblib").read_bytes()
+    assert sorted(p.name for p in saved.iterdir()) == ["MODEL_CARD.md", "meta.json", "model.npz"]
+    assert (saved / "model.npz").read_bytes() == (small_model / "model.npz").read_bytes()
     loaded = spacy.load(tmp_path / "nlp")
     assert isinstance(loaded.get_pipe("diplomacy_strategy"), DiplomacyStrategy)
     expected = [nlp(doc_from_post(nlp, p)).cats for p in posts]
@@ -137,7 +137,7 @@ def test_to_disk_spacy_load_round_trip_same_cats(nlp, posts, small_model, tmp_pa
 
 def test_tampered_model_in_saved_pipeline_is_refused(nlp, tmp_path):
     nlp.to_disk(tmp_path / "nlp")
-    model_file = tmp_path / "nlp" / "diplomacy_strategy" / "model.joblib"
+    model_file = tmp_path / "nlp" / "diplomacy_strategy" / "model.npz"
     data = bytearray(model_file.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model_file.write_bytes(bytes(data))
@@ -151,11 +151,11 @@ def test_source_model_changed_after_loading_is_not_saved(small_model, tmp_path):
     nlp = spacy.blank("xx")
     nlp.add_pipe("diplomacy_strategy", config={"model_dir": str(source)})
     nlp.initialize()
-    with open(source / "model.joblib", "ab") as fh:
+    with open(source / "model.npz", "ab") as fh:
         fh.write(b"tampered")
     with pytest.raises(ModelFileError, match="changed after loading"):
         nlp.to_disk(tmp_path / "nlp")
-    assert not (tmp_path / "nlp" / "diplomacy_strategy" / "model.joblib").exists()
+    assert not (tmp_path / "nlp" / "diplomacy_strategy" / "model.npz").exists()
 
 
 def test_missing_model_dir_fails_on_initialize(tmp_path):

@@ -14,7 +14,7 @@ import unicodedata
 
 import pytest
 
-from pipeline import clean as C
+from pipeline.clean import text as C
 
 # --- the ungated reference --------------------------------------------------------------------
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -148,7 +148,7 @@ def test_gate_premises():
     chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000 and chr(c) != "Σ"]
     assert ("a" + "a".join(chars) + "a").lower() == "a" + "a".join(ch.lower() for ch in chars) + "a"
     assert "aΣ".lower() == "aς" and "Σa".lower() == "σa"
-    assert sys.version_info >= (3, 11)  # possessive quantifiers in pipeline.language
+    assert sys.version_info >= (3, 11)  # possessive quantifiers in pipeline.clean.language
 
 
 @pytest.mark.parametrize("text", ["a  b", " a ", "\ta\u3000b\u00a0 c", "   ", "", "a \n  b", "x\t\t", " \r\n y "])

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from pipeline import language as L
+from pipeline.clean import language as L
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.vectorize import CharNgramTfidf, TokenNgramTfidf
+from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
 
 DOCS = ["the war in ukraine", "war war peace", "dance challenge with the embassy", "the embassy dance", ""]
 
@@ -74,15 +74,15 @@ def test_pickle_drops_lookup_index_and_still_transforms():
 def _frame(texts, lang):
     import pandas as pd
 
-    from pipeline.features import _tokens
+    from pipeline.features.preprocess import _tokens
 
     ids, _ = _tokens(texts, lang)
     return pd.DataFrame({"words": ids, "lang": [lang] * len(texts)})
 
 
 def test_lemmas_map_unseen_forms_to_learned_lemmas():
-    from pipeline.features import token_text
-    from pipeline.lemmas import LemmaTfidf
+    from pipeline.features.preprocess import token_text
+    from pipeline.features.lemmas import LemmaTfidf
 
     train = _frame(["they evacuated the town", "families evacuated again", "a quiet day"], "en")
     v = LemmaTfidf(min_lang_posts=1, token_text=token_text).fit(train)
@@ -101,8 +101,8 @@ def test_lemmas_map_unseen_forms_to_learned_lemmas():
 
 
 def test_lemmas_skip_languages_with_few_posts():
-    from pipeline.features import token_text
-    from pipeline.lemmas import LemmaTfidf
+    from pipeline.features.preprocess import token_text
+    from pipeline.features.lemmas import LemmaTfidf
 
     v = LemmaTfidf(min_lang_posts=5, token_text=token_text).fit(_frame(["they evacuated the town", "families evacuated again"], "en"))
     assert v.languages_ == [] and len(v.forms_) == 0

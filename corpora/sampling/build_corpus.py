@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipeline.agreement import agreement_report  # noqa: E402
-from pipeline.clean import extract_mentions  # noqa: E402
+from pipeline.corpus.agreement import agreement_report  # noqa: E402
+from pipeline.clean.text import extract_mentions  # noqa: E402
 from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
 from pipeline.schema import POST_FIELDS, EXTRA_FIELDS, validate_labels  # noqa: E402
 

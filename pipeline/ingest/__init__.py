@@ -14,11 +14,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..clean import clean_record
-from ..language import ensure_language
-from ..schema import has_text, validate_post
-from ..transcripts import TranscriptAttacher
-from .readers import FORMATS, Reject, detect_format, read_file
+from pipeline.clean.text import clean_record
+from pipeline.clean.language import ensure_language
+from pipeline.schema import has_text, validate_post
+from pipeline.ingest.transcripts import TranscriptAttacher
+from pipeline.ingest.readers import FORMATS, Reject, detect_format, read_file
 
 __all__ = ["FORMATS", "IngestStats", "Reject", "chunked", "detect_format", "iter_posts", "read_file"]
 

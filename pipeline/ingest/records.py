@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..schema import empty_post
+from pipeline.schema import empty_post
 
 _EMPTY_POST = empty_post()
 _LIST_FIELDS = tuple(k for k, v in _EMPTY_POST.items() if isinstance(v, list))

@@ -1,0 +1,1 @@
+"""Cleaning stage: pure text normalisation of captions/transcripts and language identification."""

@@ -1,0 +1,1 @@
+"""Annotated corpora: reading, annotation-tool formats, import/export, active learning, stats, agreement."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, bootstrap intervals, baselines, cross-validation, the run and its report writers."""

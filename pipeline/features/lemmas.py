@@ -1,0 +1,124 @@
+"""Lookup lemmas (spacy-lookups-data) as TF-IDF features, with the table learned into the model.
+
+Inflected languages spread one word over many forms ("evacuate", "evacuated", "evacuating";
+Romanian "război", "războiul", "războaie"), and a 2,500-post corpus sees few of them. The
+lemma of each token gives those forms one shared feature.
+
+spaCy's lookup tables are large (Spanish ~490k forms, seconds to load), so they are read only
+in ``fit``: :class:`LemmaTfidf` then keeps the forms whose lemma is in its vocabulary — the
+only forms whose mapping can change a prediction — and ``transform`` maps token ids through
+that compact table with one hash lookup per chunk. Labelling never loads spacy-lookups-data.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.features.vectorize import _MULT, TokenNgramTfidf, _as_list
+
+log = logging.getLogger(__name__)
+
+
+def _lang_key(lang: str) -> np.uint64:
+    return np.uint64(zlib.crc32(lang.encode("utf-8")) + 1)
+
+
+@lru_cache(maxsize=None)
+def lemma_lookup(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(form ids, lemma ids) of spaCy's ``lemma_lookup`` table for ``lang``, or None if it has none.
+
+    Ids are spaCy string hashes, as token ``LOWER`` ids are; lemma strings are added to the
+    multilingual pipeline's string store so feature names can show them.
+    """
+    try:
+        from spacy.lookups import load_lookups
+
+        table = load_lookups(lang, ["lemma_lookup"]).get_table("lemma_lookup")
+    except (ValueError, KeyError, ImportError, OSError):  # no table for this language
+        return None
+    from pipeline.features.preprocess import spacy_pipeline
+
+    add = spacy_pipeline("xx").vocab.strings.add
+    forms = np.fromiter(table.keys(), dtype=np.uint64, count=len(table))
+    lemmas = np.fromiter((add(str(v).lower()) for v in table.values()), dtype=np.uint64, count=len(table))
+    return forms, lemmas
+
+
+class LemmaTfidf(TokenNgramTfidf):
+    """TF-IDF over lemma unigrams; input is a frame with ``words`` (token-id arrays) and ``lang`` columns.
+
+    Tokens of languages without a lookup table, or not in it, are their own lemma.
+
+    Parameters
+    ----------
+    min_lang_posts : int
+        Use a language's table only if the training data has at least this many posts in it:
+        tables take seconds to load (Turkish: 1.3M forms) and a handful of posts learns
+        nothing from them.
+    min_df, max_features, sublinear_tf, token_text
+        As in :class:`pipeline.features.vectorize.TokenNgramTfidf` (unigrams only).
+    """
+
+    def __init__(self, min_lang_posts: int = 50, min_df: int = 2, max_features: int | None = None,
+                 sublinear_tf: bool = True, token_text: Any = None) -> None:
+        super().__init__((1, 1), min_df=min_df, max_features=max_features, sublinear_tf=sublinear_tf,
+                         token_text=token_text)
+        self.min_lang_posts = min_lang_posts
+
+    def fit(self, X: Any, y: Any = None) -> "LemmaTfidf":
+        tokens, langs = _columns(X)
+        counts = Counter(langs)
+        tables = {lang: t for lang in sorted(counts) if lang and counts[lang] >= self.min_lang_posts
+                  and (t := lemma_lookup(lang)) is not None}
+        self.languages_ = sorted(tables)
+        forms = np.concatenate([f * _MULT ^ _lang_key(lang) for lang, (f, _) in tables.items()] or [np.zeros(0, np.uint64)])
+        lemmas = np.concatenate([lem for _, lem in tables.values()] or [np.zeros(0, np.uint64)])
+        # a table may list one form twice: keep the first lemma, as a dict would
+        forms, first = np.unique(forms, return_index=True)
+        self.forms_, self.lemmas_ = forms, lemmas[first]
+        self._form_index = None
+        super().fit(self._map(tokens, langs))
+        # Keep only forms whose lemma is a feature and differs from the form: a compact table.
+        # (A form that maps to itself or to an unknown lemma maps to nothing useful.)
+        keep = np.isin(self.lemmas_, self.vocabulary_)
+        self.forms_, self.lemmas_ = self.forms_[keep], self.lemmas_[keep]
+        self._form_index = None
+        return self
+
+    def transform(self, X: Any):
+        tokens, langs = _columns(X)
+        return super().transform(self._map(tokens, langs))
+
+    def _map(self, tokens: Sequence[np.ndarray], langs: Sequence[str]) -> list[np.ndarray]:
+        lens = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+        if not lens.sum() or not len(self.forms_):
+            return list(tokens)
+        flat = np.concatenate([np.asarray(t, dtype=np.uint64) for t in tokens])
+        lang_keys = np.array([_lang_key(lang or "") for lang in langs], dtype=np.uint64)
+        keys = flat * _MULT ^ np.repeat(lang_keys, lens)
+        if getattr(self, "_form_index", None) is None:
+            self._form_index = pd.Index(self.forms_)
+        at = self._form_index.get_indexer(keys)
+        hit = at >= 0
+        flat = flat.copy()
+        flat[hit] = self.lemmas_[at[hit]]
+        return np.split(flat, np.cumsum(lens)[:-1])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_form_index", None)
+        return state
+
+
+def _columns(X: Any) -> tuple[list[np.ndarray], list[str]]:
+    if isinstance(X, pd.DataFrame):
+        return _as_list(X["words"]), _as_list(X["lang"])
+    raise TypeError(f"LemmaTfidf needs a DataFrame with 'words' and 'lang' columns. Got {type(X).__name__} instead.")

@@ -1,0 +1,1 @@
+"""File I/O shared by every stage: record writers and readers, HTML page shell."""

@@ -1,0 +1,44 @@
+"""Start-up work for ``label --workers N``, done once in the forkserver instead of once per worker.
+
+:func:`pipeline.label.run._mp_context` asks multiprocessing's forkserver to import this module
+before it forks the label workers. Every worker is then a fork of a process that has already
+imported scikit-learn, SciPy and spaCy and built what the first chunk would build (the
+language-ID model, the SudachiPy dictionary, the spaCy tokenizers and cue matchers): on a
+2-core machine the workers and the reading process compete for the cores, so work paid
+twice at start-up delays the whole run. Forked workers share these pages until they write to
+them.
+
+Nothing here is needed for correctness: each worker loads and verifies the model itself and
+builds whatever is missing on first use. A failure is therefore only logged, never raised (an
+exception in a forkserver preload would break the process pool).
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def warm() -> None:
+    """Import the labelling modules and build the per-process caches the workers use."""
+    from pipeline.model import estimator as classifier
+    from pipeline.model import explain
+    from pipeline.label import run as label
+    from pipeline.features import lemmas
+    from pipeline.model import artefact as model_io
+    from pipeline.features.preprocess import SPACY_LANGS, cue_automata, cue_matcher, spacy_pipeline, sudachi_tokenizer
+    from pipeline.clean.language import _model
+
+    _model()
+    sudachi_tokenizer()
+    cue_automata()
+    for lang in ("xx", *sorted(SPACY_LANGS)):
+        spacy_pipeline(lang)
+        cue_matcher(lang)
+
+
+try:
+    warm()
+except Exception as exc:  # noqa: BLE001 - best effort; the workers redo (and report) anything missing
+    log.warning("label worker preload failed (%s); each worker will start up on its own", exc)

@@ -1,0 +1,281 @@
+"""The strategy classifier: a scikit-learn estimator over post records.
+
+Features (:mod:`pipeline.features.preprocess`, vectorised by :mod:`pipeline.features.vectorize`): spaCy word
+uni/bigrams of caption + on-screen text, their lookup lemmas (:mod:`pipeline.features.lemmas`),
+transcript words, character n-grams of scripts without spaces, cue-phrase counts and
+metadata flags → one calibrated linear model per label, with per-label decision thresholds
+tuned by cross-validation and stored with the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from scipy import sparse as sp
+from scipy.special import expit
+from sklearn.preprocessing import MultiLabelBinarizer
+
+from pipeline.features.lemmas import LemmaTfidf
+from pipeline.features.preprocess import PostPreprocessor, token_text
+from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
+from pipeline.schema import labels as config_labels
+
+log = logging.getLogger(__name__)
+
+THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.01), 2)
+
+
+def to_indicator(y: Any, classes: tuple[str, ...]) -> np.ndarray:
+    """Label lists (``[["crisis_messaging"], []]``) or an indicator matrix → int array (n, n_labels).
+
+    Label names outside ``classes`` raise ``ValueError`` (``MultiLabelBinarizer`` would only warn).
+    """
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        return y.astype(int)
+    rows = list(y)
+    if rows and isinstance(rows[0], (list, tuple, set)):
+        unknown = sorted({str(c) for r in rows for c in r} - set(classes))
+        if unknown:
+            raise ValueError(f"labels must be among {', '.join(classes)}. Got {', '.join(unknown)} instead.")
+        return MultiLabelBinarizer(classes=list(classes)).fit_transform(rows).astype(int)
+    return np.asarray(rows, dtype=int).reshape(len(rows), -1) if rows else np.zeros((0, len(classes)), dtype=int)
+
+
+def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """Per-label threshold maximising F1 on out-of-fold probabilities (ties → closest to 0.5)."""
+    out = np.full(Y.shape[1], 0.5)
+    for j in range(Y.shape[1]):
+        best, best_f1 = 0.5, -1.0
+        for t in sorted(THRESHOLD_GRID, key=lambda t: abs(t - 0.5)):
+            pred = P[:, j] >= t
+            tp = int((pred & (Y[:, j] == 1)).sum())
+            denom = int(pred.sum()) + int(Y[:, j].sum())
+            f1 = 2 * tp / denom if denom else 0.0
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = float(t), f1
+        out[j] = best
+    return out
+
+
+class StrategyClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label diplomacy-strategy classifier over post records.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength of each label's logistic regression.
+    use_chars : bool
+        Add character n-grams of caption + on-screen text (needed for Japanese and noisy OCR).
+    max_char_features : int
+        Bound on the character n-gram vocabulary.
+    max_word_features : int
+        Bound on the word (and lemma) n-gram vocabulary.
+    calibration_folds : int
+        Folds of the sigmoid (Platt) calibration of each label's scores.
+    threshold_folds : int
+        Folds of the cross-validation that tunes per-label thresholds; 0 keeps 0.5.
+    random_state : int
+        Seed for fold assignment.
+    char_ngram_range : tuple of int
+        Smallest and largest character n.
+    char_scripts : {"nospace", "all"}
+        Character n-grams only of scripts written without spaces, or of all text.
+    calibration_ensemble : bool
+        True: average ``calibration_folds`` models each fitted on part of the data; False: one
+        model fitted on all posts, calibrated on cross-validated scores.
+    use_lemmas : bool
+        Add lemma unigrams from spaCy's lookup tables (:mod:`pipeline.features.lemmas`).
+    japanese_tokenizer : {"sudachi", "multilingual"}
+        Japanese words from SudachiPy (with person names) or from spaCy's multilingual
+        tokenizer, which does not segment (see README, "Speed").
+    labels : tuple of str or None
+        Label names in column order; None takes them from ``configs/labels.toml`` when fitting.
+    cues : dict or None
+        Cue table; None takes it from ``configs/cues.toml`` when fitting.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        Label names, in column order of :meth:`predict_proba`.
+    thresholds_ : ndarray of float
+        Per-label decision thresholds.
+    prep_ : PostPreprocessor
+        The fitted preprocessor, with its own copy of the cue table.
+    blocks_ : list of (name, column, transformer)
+        The fitted vectorisers, in the column order of the feature matrix.
+    coef_ : ndarray of shape (n_labels, n_members, n_features)
+        Coefficients of each label's logistic regressions (one per calibration member).
+    intercept_, calib_a_, calib_b_ : ndarray of shape (n_labels, n_members)
+        Their intercepts and sigmoid calibration parameters: ``p = mean(expit(-(a·f + b)))``
+        with ``f = X·coef + intercept``, as ``CalibratedClassifierCV(method="sigmoid")`` computes it.
+    cv_probabilities_ : ndarray or None
+        Out-of-fold probabilities from threshold tuning (for the model card).
+    """
+
+    def __init__(self, C: float = 4.0, use_chars: bool = True, max_char_features: int = 60000,
+                 max_word_features: int = 50000, calibration_folds: int = 3, threshold_folds: int = 5,
+                 random_state: int = 0, char_ngram_range: tuple[int, int] = (2, 4), char_scripts: str = "nospace",
+                 calibration_ensemble: bool = False, use_lemmas: bool = True,
+                 japanese_tokenizer: str = "sudachi", labels: tuple[str, ...] | None = None,
+                 cues: dict[str, dict[str, list[str]]] | None = None) -> None:
+        self.C = C
+        self.labels = labels
+        self.cues = cues
+        self.japanese_tokenizer = japanese_tokenizer
+        self.use_chars = use_chars
+        self.char_ngram_range = char_ngram_range
+        self.char_scripts = char_scripts
+        self.calibration_ensemble = calibration_ensemble
+        self.use_lemmas = use_lemmas
+        self.max_char_features = max_char_features
+        self.max_word_features = max_word_features
+        self.calibration_folds = calibration_folds
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    def _prep(self) -> PostPreprocessor:
+        return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues)
+
+    def _build(self) -> Pipeline:
+        transformers = [
+            ("words", TokenNgramTfidf((1, 2), max_features=self.max_word_features, token_text=token_text), "words"),
+            ("transcript", TokenNgramTfidf((1, 1), max_features=20000, token_text=token_text), "transcript_words"),
+            ("meta", DictVectorizer(), "meta"),
+        ]
+        if self.use_lemmas:
+            transformers.append(("lemmas", LemmaTfidf(max_features=self.max_word_features, token_text=token_text),
+                                 ["words", "lang"]))
+        if self.use_chars:
+            transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
+                                                         max_features=self.max_char_features), "chars"))
+        base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds,
+                                       ensemble=self.calibration_ensemble) \
+            if self.calibration_folds >= 2 else base
+        return Pipeline([
+            ("prep", self._prep()),
+            ("features", ColumnTransformer(transformers, sparse_threshold=1.0)),
+            ("model", OneVsRestClassifier(model)),
+        ])
+
+    def fit(self, X: Any, y: Any) -> "StrategyClassifier":
+        """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix).
+
+        Everything a prediction depends on (labels, cue table, vocabularies, lemma table,
+        coefficients, thresholds) is copied into the fitted estimator: no file is read later.
+        """
+        self.classes_ = np.array(self.labels if self.labels is not None else config_labels(), dtype=object)
+        X = list(X) if not hasattr(X, "iloc") else X
+        Y = to_indicator(y, tuple(self.classes_))
+        if Y.shape != (len(X), len(self.classes_)):
+            raise ValueError(f"y must have one row per post and {len(self.classes_)} label columns. "
+                             f"Got shape {Y.shape} instead.")
+        for j, name in enumerate(self.classes_):
+            if Y[:, j].sum() < max(2, self.calibration_folds):
+                raise ValueError(f"label {name!r} has {int(Y[:, j].sum())} positive posts; "
+                                 f"need at least {max(2, self.calibration_folds)} to train")
+        # Pre-compute features input once: tokenisation is the costly step.
+        prep = self._prep().fit(X)
+        prepped = prep.transform(X)
+        self.cv_probabilities_ = None
+        if self.threshold_folds >= 2:
+            oof = np.zeros(Y.shape, dtype=float)
+            folds = KFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(prepped):
+                pipe = self._build()
+                pipe.steps[0] = ("prep", "passthrough")
+                pipe.fit(prepped.iloc[train], Y[train])
+                oof[test] = pipe.predict_proba(prepped.iloc[test])
+            self.cv_probabilities_ = oof
+            self.thresholds_ = best_thresholds(Y, oof)
+        else:
+            self.thresholds_ = np.full(len(self.classes_), 0.5)
+        pipe = self._build()
+        pipe.steps[0] = ("prep", "passthrough")
+        pipe.fit(prepped, Y)
+        self._keep_fitted(prep, pipe)
+        return self
+
+    def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
+        """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""
+        ct = pipe.named_steps["features"]
+        self.prep_ = prep
+        self.blocks_ = [(name, cols, trans) for name, trans, cols in ct.transformers_
+                        if not isinstance(trans, str) and ct.output_indices_[name].stop > ct.output_indices_[name].start]
+        n_features = max((s.stop for s in ct.output_indices_.values()), default=0)
+        coef, intercept, a, b = [], [], [], []
+        for est in pipe.steps[-1][1].estimators_:
+            members = est.calibrated_classifiers_ if hasattr(est, "calibrated_classifiers_") else None
+            if members is None:  # uncalibrated logistic regression: expit(f) == expit(-(-1·f + 0))
+                pairs = [(est, -1.0, 0.0)]
+            else:
+                pairs = [(m.estimator, float(m.calibrators[0].a_), float(m.calibrators[0].b_)) for m in members]
+            coef.append([np.asarray(lr.coef_, dtype=float).reshape(-1) for lr, _, _ in pairs])
+            intercept.append([float(np.ravel(lr.intercept_)[0]) for lr, _, _ in pairs])
+            a.append([x for _, x, _ in pairs])
+            b.append([x for _, _, x in pairs])
+        self.coef_ = np.array(coef, dtype=float).reshape(len(self.classes_), -1, n_features)
+        self.intercept_, self.calib_a_, self.calib_b_ = (np.array(v, dtype=float) for v in (intercept, a, b))
+
+    def features(self, X: Any) -> sp.csr_matrix:
+        """The sparse feature matrix of post records ``X`` (preprocessing + vectorisers)."""
+        check_is_fitted(self, "coef_")
+        frame = self.prep_.transform(X)
+        blocks = [trans.transform(frame[cols]) for _, cols, trans in self.blocks_]
+        return sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((len(frame), 0))
+
+    def proba_from_features(self, M: sp.spmatrix) -> np.ndarray:
+        """Calibrated probabilities from a feature matrix made by :meth:`features`."""
+        check_is_fitted(self, "coef_")
+        out = np.empty((M.shape[0], len(self.classes_)))
+        for j in range(len(self.classes_)):
+            f = np.asarray(M @ self.coef_[j].T) + self.intercept_[j]  # (n_posts, n_members)
+            p = expit(-(f * self.calib_a_[j] + self.calib_b_[j]))
+            out[:, j] = p.mean(axis=1)
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probability of each label, shape (n_posts, n_labels)."""
+        check_is_fitted(self, "coef_")
+        X = list(X) if not hasattr(X, "iloc") else X
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return self.proba_from_features(self.features(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Indicator matrix (n_posts, n_labels) using the tuned per-label thresholds."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def predict_labels(self, X: Any) -> list[list[str]]:
+        """Label-name lists, one per post."""
+        return [[c for c, v in zip(self.classes_, row) if v] for row in self.predict(X)]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Macro-averaged F1 (the project's headline metric)."""
+        from sklearn.metrics import f1_score
+
+        return float(f1_score(to_indicator(y, tuple(self.classes_)), self.predict(X), average="macro",
+                              zero_division=0))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def clone_classifier(clf: StrategyClassifier) -> StrategyClassifier:
+    return clone(clf)

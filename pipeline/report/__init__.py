@@ -1,0 +1,1 @@
+"""Per-actor reporting: actor registry, aggregation, tables, charts and HTML/Markdown output."""

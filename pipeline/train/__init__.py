@@ -1,0 +1,1 @@
+"""Training run: read an annotated corpus, fit, cross-validate and write a model folder."""
