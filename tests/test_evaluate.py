@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from pipeline.evaluation import run as ev
+from pipeline.evaluation import baselines as ev_baselines, cv as ev_cv, metrics as ev_metrics, run as ev
 from pipeline.model.estimator import to_indicator
 from pipeline.cli.main import app
 from pipeline.schema import labels
@@ -25,7 +25,7 @@ def test_bootstrap_f1_matches_sklearn_on_the_same_resamples():
     Y[:, 2] = 0
     Y[3, 2] = 1  # a rare label: many resamples have no positive and no prediction (F1 0 by convention)
     P = np.where(rng.random((15, 3)) < 0.7, Y, 1 - Y)
-    (samples,) = ev.bootstrap_f1(Y, [P], n_boot=40, seed=9)
+    (samples,) = ev_metrics.bootstrap_f1(Y, [P], n_boot=40, seed=9)
     idx = np.random.default_rng(9).integers(0, 15, (40, 15))
     expected = np.array([f1_score(Y[i], P[i], average=None, zero_division=0) for i in idx])
     np.testing.assert_allclose(samples, expected)
@@ -35,7 +35,7 @@ def test_paired_bootstrap_of_identical_systems_is_exactly_zero():
     rng = np.random.default_rng(2)
     Y = rng.integers(0, 2, (120, 3))
     P = np.where(rng.random((120, 3)) < 0.75, Y, 1 - Y)
-    d = ev.paired_bootstrap(Y, P, P.copy(), n_boot=200)
+    d = ev_metrics.paired_bootstrap(Y, P, P.copy(), n_boot=200)
     assert d["difference"] == 0 and d["ci"] == [0.0, 0.0]
     assert all(v == {"difference": 0.0, "ci": [0.0, 0.0]} for v in d["per_label"].values())
 
@@ -45,17 +45,17 @@ def test_paired_bootstrap_sees_a_real_gap():
     Y = rng.integers(0, 2, (300, 3))
     good = np.where(rng.random((300, 3)) < 0.9, Y, 1 - Y)
     bad = np.where(rng.random((300, 3)) < 0.6, Y, 1 - Y)
-    d = ev.paired_bootstrap(Y, good, bad, n_boot=300)
+    d = ev_metrics.paired_bootstrap(Y, good, bad, n_boot=300)
     assert 0 < d["ci"][0] <= d["difference"] <= d["ci"][1]
 
 
 def test_metric_summary_brier_score_hand_checked():
     Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]])
     proba = np.array([[0.9, 0.0, 0.5], [0.2, 1.0, 0.5], [0.0, 0.0, 0.5], [0.1, 0.0, 0.5]])
-    m = ev.metric_summary(Y, (proba >= 0.5).astype(int), proba)
+    m = ev_metrics.metric_summary(Y, (proba >= 0.5).astype(int), proba)
     assert m["per_label"]["trend_participation"]["brier"] == pytest.approx((0.01 + 0.04 + 0 + 0.01) / 4)
     assert m["per_label"]["crisis_messaging"]["brier"] == 0.25  # always 0.5: the uninformed score
-    assert "brier" not in ev.metric_summary(Y, (proba >= 0.5).astype(int))["per_label"]["crisis_messaging"]
+    assert "brier" not in ev_metrics.metric_summary(Y, (proba >= 0.5).astype(int))["per_label"]["crisis_messaging"]
 
 
 def test_spacy_textcat_learns_from_real_posts(corpus_records):
@@ -87,7 +87,7 @@ def cv_run(tmp_path_factory, small_corpus):
     config.write_text("seed = 3\n[classifier]\nuse_chars = false\ncalibration_folds = 2\nthreshold_folds = 0\n",
                       encoding="utf-8")
     calls = []
-    real = ev.cross_validate_config
+    real = ev_cv.cross_validate_config
 
     def recording(records, Y, estimator, k=5, seed=0):
         calls.append((type(estimator).__name__, k, seed, len(records)))
@@ -96,6 +96,7 @@ def cv_run(tmp_path_factory, small_corpus):
     out = tmp_path_factory.mktemp("evalrep")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ev, "cross_validate_config", recording)
+        mp.setattr(ev_baselines, "cross_validate_config", recording)
         result = ev.evaluate([small_corpus], cv=2, config=config, report_dir=out, n_boot=300, spacy_epochs=3)
     return result, out, calls
 
@@ -187,7 +188,7 @@ def test_cli_no_spacy_baseline_flag_and_printed_comparison(monkeypatch, cv_run):
 def test_breakdown_leaves_out_labels_absent_from_a_group():
     import numpy as np
 
-    from pipeline.evaluation.run import breakdown
+    from pipeline.evaluation.metrics import breakdown
 
     recs = [{"language": "ro"}, {"language": "ro"}, {"language": "ne"}]
     Y = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.evaluation.run import bootstrap_ci, metric_summary
+from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
 from pipeline.io.writers import safe_cell
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from pipeline.cli.main import app
 from pipeline.model.explain import FIELDS, contributions, explain, feature_matrix, linear_view
 from pipeline.ingest import Reject, iter_posts
-from pipeline.label.run import label_chunk
+from pipeline.label.chunk import label_chunk
 from pipeline.model.artefact import load_model
 from pipeline.io.writers import read_records
 
@@ -193,7 +193,7 @@ def _worker_state() -> tuple[bool, bool, bool]:
 def test_label_workers_fork_from_a_preloaded_server():
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.label.run import _mp_context
+    from pipeline.label.workers import mp_context as _mp_context
 
     ctx = _mp_context()
     if ctx.get_start_method() != "forkserver":
@@ -222,7 +222,7 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
 def test_default_workers_one_per_usable_cpu_at_most_4(monkeypatch, cpus, expected):
     import os
 
-    from pipeline.label.run import default_workers
+    from pipeline.label.workers import default_workers
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     assert default_workers() == expected
@@ -230,6 +230,7 @@ def test_default_workers_one_per_usable_cpu_at_most_4(monkeypatch, cpus, expecte
 
 def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small_model, monkeypatch):
     import pipeline.label.run
+    import pipeline.label.workers
 
     seen = {}
     real = pipeline.label.run.label_files
@@ -249,19 +250,20 @@ def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small
 def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, mixed_inputs, small_model,
                                                                      monkeypatch, chunk_size, pool_workers):
     import pipeline.label.run
+    import pipeline.label.workers
     from pipeline.label.run import label_files
 
     one = tmp_path / "one.jsonl"
     label_files(mixed_inputs, one, model_dir=small_model, chunk_size=chunk_size, progress=False, workers=1)
     pools = []
-    real = pipeline.label.run._parallel
+    real = pipeline.label.workers.label_parallel
 
     def spy(chunks, model_dir, workers, explain, top_k):
         pools.append(workers)
         return real(chunks, model_dir, workers, explain, top_k)
 
-    monkeypatch.setattr(pipeline.label.run, "default_workers", lambda: 2)
-    monkeypatch.setattr(pipeline.label.run, "_parallel", spy)
+    monkeypatch.setattr(pipeline.label.workers, "default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline.label.workers, "label_parallel", spy)
     chosen = tmp_path / "chosen.jsonl"
     run_ = label_files(mixed_inputs, chosen, model_dir=small_model, chunk_size=chunk_size, progress=False,
                        workers=None)
@@ -271,7 +273,7 @@ def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, m
 
 
 def test_server_starts_early_only_for_big_or_compressed_inputs(tmp_path):
-    from pipeline.label.run import SERVER_EARLY_BYTES, _likely_several_chunks
+    from pipeline.label.workers import SERVER_EARLY_BYTES, likely_several_chunks as _likely_several_chunks
 
     small, big, gz = tmp_path / "a.jsonl", tmp_path / "b.csv", tmp_path / "c.jsonl.gz"
     small.write_bytes(b"x" * 1000)

@@ -22,22 +22,16 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.corpus.export import display_text, load_posts, model_version, predict, to_task, write_tasks
+from pipeline.corpus.read import read_corpus
+from pipeline.corpus.uncertainty import uncertainty
 from pipeline.errors import PipelineError
+from pipeline.model.artefact import load_model
 
 log = logging.getLogger(__name__)
 
 SUGGEST_FORMATS = ("labelstudio", "jsonl")
-
-
-def uncertainty(proba: Any, thresholds: Any) -> np.ndarray:
-    """Per-post uncertainty in [0, 1] from probabilities (n, n_labels) and per-label thresholds."""
-    P = np.asarray(proba, dtype=float)
-    if P.size == 0:
-        return np.zeros(len(P))
-    t = np.asarray(thresholds, dtype=float)
-    room = np.where(P >= t, 1.0 - t, t)
-    per_label = 1.0 - np.abs(P - t) / np.maximum(room, 1e-9)
-    return np.clip(per_label, 0.0, 1.0).max(axis=1)
 
 
 def select_diverse(texts: Sequence[str], scores: Any, n: int, *, diversity: float = 1.0, pool_factor: int = 5,
@@ -89,9 +83,6 @@ def suggest(paths: Sequence[Path], n: int, output: Path, *, model_dir: Path | No
     (one post per line with ``text``, which Prodigy and doccano import); by default it follows
     ``output``'s extension.
     """
-    from pipeline.corpus.read import read_corpus
-    from pipeline.corpus.export import display_text, load_posts, model_version, predict, to_task, write_tasks
-    from pipeline.model.artefact import DEFAULT_MODEL_DIR, load_model
 
     output = Path(output)
     fmt = fmt or ("jsonl" if output.suffix.lower() in (".jsonl", ".ndjson") else "labelstudio")

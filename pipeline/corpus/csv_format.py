@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.corpus.tool_formats import Judgement, checked_labels, date_of, post_fields, text_or_none
+from pipeline.corpus.judgement import Judgement, checked_labels, date_of, post_fields, text_or_none
 from pipeline.corpus.read import CorpusError
-from pipeline.ingest.sources import open_text
+from pipeline.io.sources import open_text
 from pipeline.schema import labels
 
 _TRUE = {"1", "true", "yes", "y", "x"}

@@ -19,11 +19,14 @@ from xml.sax.saxutils import quoteattr
 
 import orjson
 
-from pipeline.corpus.tool_formats import STRATEGY_CONTROL
+from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.corpus.read import read_corpus
+from pipeline.corpus.tool_formats import STRATEGY_CONTROL
+from pipeline.corpus.uncertainty import uncertainty
 from pipeline.ingest import IngestStats, Reject, iter_posts
-from pipeline.ingest.sources import open_text
+from pipeline.io.sources import open_text
 from pipeline.config import CONFIG_DIR
+from pipeline.model.artefact import load_model
 from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, has_text, labels
 
 log = logging.getLogger(__name__)
@@ -126,8 +129,6 @@ def to_task(rec: dict[str, Any], proba: Any = None, thresholds: Any = None,
                                                  (rec.get("created_at") or "")[:10], f"post {rec['post_id']}") if x)
     task: dict[str, Any] = {"data": data}
     if proba is not None:
-        from pipeline.corpus.active_learning import uncertainty
-
         names = labels()
         data["model_scores"] = {n: round(float(p), 4) for n, p in zip(names, proba)}
         chosen = [n for n, p, t in zip(names, proba, thresholds) if p >= t]
@@ -185,8 +186,6 @@ def export_tasks(paths: Sequence[Path], output: Path, *, model_dir: Path | None 
     tasks: list[dict[str, Any]]
     version = None
     if with_predictions:
-        from pipeline.model.artefact import DEFAULT_MODEL_DIR, load_model
-
         model, meta = load_model(model_dir)
         version = model_version(model_dir or DEFAULT_MODEL_DIR, meta)
         proba = predict(model, loaded.records)

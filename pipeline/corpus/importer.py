@@ -19,8 +19,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.corpus.tool_formats import Judgement, detect_format, read_annotations
+from pipeline.clean.language import ensure_language
 from pipeline.corpus.read import CorpusError
+from pipeline.corpus.tool_formats import Judgement, detect_format, read_annotations
 from pipeline.errors import InputFileError
 from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, TEXT_FIELDS, has_text, labels, validate_post
 
@@ -93,8 +94,6 @@ def merge(pid: str, group: list[Judgement], *, default_date: str | None = None) 
     for j in group:  # the first judgement's fields win; later ones fill gaps
         for k, v in j.post.items():
             post.setdefault(k, v)
-    from pipeline.clean.language import ensure_language
-
     ensure_language(post)
     annotators = list(dict.fromkeys(j.annotator for j in group if j.annotator))
     dates = sorted(j.annotated_at for j in group if j.annotated_at)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from pipeline.errors import InputFileError, PipelineError
-from pipeline.ingest.sources import open_text
+from pipeline.io.sources import open_text
 from pipeline.schema import validate_labels
 
 

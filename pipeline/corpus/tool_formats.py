@@ -10,41 +10,22 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from pipeline.corpus.csv_format import read_csv_annotations
+from pipeline.corpus.judgement import Judgement, checked_labels, date_of, post_fields, text_or_none
 from pipeline.corpus.read import CorpusError, iter_jsonl_objects
 from pipeline.errors import InputFileError
-from pipeline.ingest.readers import apply_mapping, canonical_mapping
-from pipeline.ingest.records import to_iso
-from pipeline.ingest.sources import read_all_bytes, read_head
-from pipeline.schema import has_text, labels, validate_labels
+from pipeline.io.sources import read_all_bytes, read_head
+from pipeline.schema import labels
 
 FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
 #: Name of the Label Studio Choices control in the labeling config ``corpus export`` writes.
 STRATEGY_CONTROL = "strategy"
-#: Corpus provenance fields a tool may carry through in its task data (see ``corpus export``).
-CORPUS_EXTRA = ("source", "sampling")
 _PRODIGY_KEYS = ("_input_hash", "_task_hash", "_view_id", "_session_id", "_annotator_id", "answer")
-
-
-@dataclass
-class Judgement:
-    """One annotator's decision about one post, as read from a tool's export."""
-
-    where: str
-    post: dict[str, Any]
-    source: str
-    #: The full label set chosen (multi-label interfaces); ``None`` for binary decisions.
-    labels: list[str] | None = None
-    #: Binary decisions (Prodigy accept/reject of one label): label → accepted?
-    decisions: dict[str, bool] = field(default_factory=dict)
-    annotator: str | None = None
-    annotated_at: str | None = None
-    note: str | None = None
 
 
 def detect_format(path: Path) -> str:
@@ -82,8 +63,6 @@ def read_annotations(path: Path, fmt: str | None, skipped: Counter) -> Iterator[
     path = Path(path)
     kind = fmt or detect_format(path)
     read_head(path)  # missing, empty and binary files fail here with a clear message
-    from pipeline.corpus.csv_format import read_csv_annotations
-
     reader = {"labelstudio": _read_labelstudio, "prodigy": _read_prodigy, "doccano": _read_doccano,
               "csv": read_csv_annotations}.get(kind)
     if reader is None:
@@ -100,38 +79,6 @@ def _load_json(path: Path) -> list[Any]:
         raise InputFileError(path, f"not valid JSON ({exc})",
                              "Export the project again (the file may be cut off).") from exc
     return doc if isinstance(doc, list) else [doc]
-
-
-def post_fields(obj: dict[str, Any], where: str, *, text: Any = None) -> dict[str, Any]:
-    """Canonical post fields found in a tool's task data; the tool's ``text`` becomes the caption
-    when the data carries no caption, transcript or on-screen text of its own."""
-    try:
-        rec = apply_mapping(obj, canonical_mapping(list(obj)))
-    except ValueError as exc:
-        raise CorpusError(f"{where}: {exc}.") from exc
-    for name in CORPUS_EXTRA:
-        if isinstance(obj.get(name), str) and obj[name].strip():
-            rec[name] = obj[name]
-    if not has_text(rec) and isinstance(text, str) and text.strip():
-        rec["caption"] = text
-    return {k: v for k, v in rec.items() if v is not None and v != []}
-
-
-def checked_labels(values: list[Any], where: str) -> list[str]:
-    try:
-        return validate_labels([str(v).strip() for v in values])
-    except ValueError as exc:
-        raise CorpusError(f"{where}: {exc}") from exc
-
-
-def date_of(value: Any) -> str | None:
-    """The day (``YYYY-MM-DD``, UTC) of a timestamp or date string, or ``None``."""
-    iso = to_iso(value)
-    return iso[:10] if iso else None
-
-
-def text_or_none(value: Any) -> str | None:
-    return str(value).strip() or None if value is not None else None
 
 
 # --- Label Studio -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.io.html import esc as _e
+from pipeline.evaluation.markdown import SYSTEMS, comparison_rows
 from pipeline.io.html import file_list, html_document, render_png
 from pipeline.schema import labels
 
@@ -160,7 +161,6 @@ def comparison_plot(rows: Sequence[dict[str, Any]], result: dict[str, Any]) -> b
 def draw_plots(result: dict[str, Any], Y: np.ndarray, pred: np.ndarray, proba: np.ndarray,
                others: Mapping[str, tuple[np.ndarray, np.ndarray | None]]) -> dict[str, tuple[str, bytes]]:
     """name → (caption, PNG bytes)."""
-    from pipeline.evaluation.run import comparison_rows
 
     pred = np.asarray(pred, dtype=bool)
     others_b = {k: (np.asarray(p, dtype=bool), pr) for k, (p, pr) in others.items()}
@@ -243,7 +243,6 @@ HOW_TO_READ = (
 def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
                 errors: Sequence[Sequence[object]]) -> str:
     """The whole HTML document as a string."""
-    from pipeline.evaluation.run import SYSTEMS, comparison_rows
 
     names = labels()
     ci = result["bootstrap_ci"]

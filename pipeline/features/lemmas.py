@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.features.preprocess import spacy_pipeline
 from pipeline.features.vectorize import _MULT, TokenNgramTfidf, _as_list
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ def lemma_lookup(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
         table = load_lookups(lang, ["lemma_lookup"]).get_table("lemma_lookup")
     except (ValueError, KeyError, ImportError, OSError):  # no table for this language
         return None
-    from pipeline.features.preprocess import spacy_pipeline
-
     add = spacy_pipeline("xx").vocab.strings.add
     forms = np.fromiter(table.keys(), dtype=np.uint64, count=len(table))
     lemmas = np.fromiter((add(str(v).lower()) for v in table.values()), dtype=np.uint64, count=len(table))

@@ -23,7 +23,7 @@ from pipeline.errors import InputFileError
 from pipeline.config import CONFIG_DIR
 from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
 from pipeline.ingest import records as R
-from pipeline.ingest.sources import has_undecodable, open_text, read_all_bytes, read_head
+from pipeline.io.sources import has_undecodable, open_text, read_all_bytes, read_head
 
 log = logging.getLogger(__name__)
 csv.field_size_limit(sys.maxsize)

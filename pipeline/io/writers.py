@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipeline.errors import PipelineError
+from pipeline.io.sources import open_text
 from pipeline.schema import labels
 
 #: Output columns of labelled posts, in order (scores are flattened to score_<label> in CSV/Parquet;
@@ -112,10 +114,8 @@ class RecordWriter:
             self._fh.close()
 
 
-def read_records(path: Path) -> "Iterator[list[dict[str, Any]]]":  # noqa: F821
+def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
     """Read labelled posts back (JSONL, CSV or Parquet) in chunks of dicts."""
-    from pipeline.ingest.sources import open_text
-
     kind = output_kind(path)
     if not Path(path).is_file():
         raise PipelineError(f"{path}: file not found. Pass the output of 'tiktok-diplomacy label'.")

@@ -1,6 +1,6 @@
 """Start-up work for ``label --workers N``, done once in the forkserver instead of once per worker.
 
-:func:`pipeline.label.run._mp_context` asks multiprocessing's forkserver to import this module
+:func:`pipeline.label.workers.mp_context` asks multiprocessing's forkserver to import this module
 before it forks the label workers. Every worker is then a fork of a process that has already
 imported scikit-learn, SciPy and spaCy and built what the first chunk would build (the
 language-ID model, the SudachiPy dictionary, the spaCy tokenizers and cue matchers): on a
@@ -21,21 +21,22 @@ log = logging.getLogger(__name__)
 
 
 def warm() -> None:
-    """Import the labelling modules and build the per-process caches the workers use."""
-    from pipeline.model import estimator as classifier
-    from pipeline.model import explain
-    from pipeline.label import run as label
-    from pipeline.features import lemmas
-    from pipeline.model import artefact as model_io
-    from pipeline.features.preprocess import SPACY_LANGS, cue_automata, cue_matcher, spacy_pipeline, sudachi_tokenizer
-    from pipeline.clean.language import _model
+    """Import the labelling modules and build the per-process caches the workers use.
+
+    The imports are this function's purpose (they run once, in the forkserver), hence lazy.
+    """
+    import pipeline.label.chunk  # noqa: F401  # lazy: the import is the point (scikit-learn, SciPy)
+    from pipeline.clean.language import _model  # lazy: the import is the point
+    from pipeline.features.preprocess import (SPACY_LANGS, config_cues, cue_automata,  # lazy: the point
+                                              cue_matcher, cues_key, spacy_pipeline, sudachi_tokenizer)
 
     _model()
     sudachi_tokenizer()
-    cue_automata()
+    key = cues_key(config_cues())  # the shipped model's cue table; another model builds its own matchers
+    cue_automata(key)
     for lang in ("xx", *sorted(SPACY_LANGS)):
         spacy_pipeline(lang)
-        cue_matcher(lang)
+        cue_matcher(lang, key)
 
 
 try:

@@ -11,12 +11,12 @@ def write_model_card(model_dir: Path, meta: dict[str, Any], cv: dict[str, Any] |
     lines = [
         "# Model card: TikTok diplomacy strategy classifier", "",
         f"- Created: {meta['created_at']}; format version {meta['format_version']}",
-        f"- Labels and thresholds: " + ", ".join(f"`{k}` ≥ {v:.2f}" for k, v in meta["thresholds"].items()),
+        "- Labels and thresholds: " + ", ".join(f"`{k}` ≥ {v:.2f}" for k, v in meta["thresholds"].items()),
         f"- Training corpus: {', '.join(tc['files'])} — {tc['n_posts']} posts, sha256 `{tc['sha256'][:16]}…`",
-        f"- Positives: " + ", ".join(f"{k} {v}" for k, v in tc["positives"].items()),
-        f"- Languages: " + ", ".join(f"{k} {v}" for k, v in list(tc["languages"].items())[:12]),
+        "- Positives: " + ", ".join(f"{k} {v}" for k, v in tc["positives"].items()),
+        "- Languages: " + ", ".join(f"{k} {v}" for k, v in list(tc["languages"].items())[:12]),
         f"- Config: `{meta['config']}`",
-        f"- Libraries: " + ", ".join(f"{k} {v}" for k, v in meta["library_versions"].items()),
+        "- Libraries: " + ", ".join(f"{k} {v}" for k, v in meta["library_versions"].items()),
         f"- Training time: {meta.get('train_seconds')} s", "",
         "## Intended use",
         "Labelling TikTok posts (caption, transcript, on-screen text, TikTok flags) with the communication "

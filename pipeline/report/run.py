@@ -24,6 +24,9 @@ from pipeline import __version__
 from pipeline.report.aggregate import aggregate_records
 from pipeline.errors import PipelineError
 from pipeline.report.sections import sections
+from pipeline.report.charts import charts as draw_charts
+from pipeline.report.html import render_html
+from pipeline.report.markdown import render_md
 from pipeline.report.registry import Registry, actor_template, load_registry
 from pipeline.report.tables import METRICS
 from pipeline.schema import labels
@@ -82,10 +85,6 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
 
     Use with :func:`pipeline.report.aggregate.aggregate_frame` to report on a DataFrame from Python.
     """
-    from pipeline.report.charts import charts as draw_charts
-    from pipeline.report.html import render_html
-    from pipeline.report.markdown import render_md
-
     out_dir = Path(out_dir)
     (out_dir / "charts").mkdir(parents=True, exist_ok=True)
     names, notes = labels(), list(notes or [])

@@ -1,0 +1,33 @@
+"""The training configuration (``configs/train.toml``): reading, checking, building the estimator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import CONFIG_DIR, read_toml
+from pipeline.errors import PipelineError
+from pipeline.features.preprocess import JAPANESE_TOKENIZERS
+from pipeline.model.estimator import StrategyClassifier
+
+DEFAULT_CONFIG = CONFIG_DIR / "train.toml"
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    path = Path(path) if path else DEFAULT_CONFIG
+    cfg = read_toml(path, what="config file", option="--config")
+    params = cfg.get("classifier", {})
+    valid = StrategyClassifier().get_params()
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise PipelineError(f"{path}: unknown classifier option(s) {', '.join(unknown)}; valid: {', '.join(valid)}.")
+    japanese = params.get("japanese_tokenizer", "sudachi")
+    if japanese not in JAPANESE_TOKENIZERS:
+        raise PipelineError(f"{path}: japanese_tokenizer must be one of {', '.join(map(repr, JAPANESE_TOKENIZERS))}; "
+                            f"got {japanese!r}.")
+    return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
+
+
+def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["classifier"].items()}  # TOML arrays
+    return StrategyClassifier(**params, random_state=cfg["seed"])
