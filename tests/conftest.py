@@ -1,4 +1,9 @@
-"""Shared fixtures: real export excerpts under tests/data, a small trained model."""
+"""Shared fixtures: real export excerpts under tests/data, a tiny hand-written corpus, a small trained model.
+
+Tests that train on the real corpus, cross-validate, start worker pools or subprocesses are
+marked ``slow`` (by the fixtures they use, or explicitly): ``make test-fast`` leaves them out,
+``make test`` (CI) runs everything.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+TINY = DATA / "tiny_corpus.jsonl"
+#: Fixtures whose set-up trains on the real corpus or cross-validates: their users are slow tests.
+SLOW_FIXTURES = {"small_model", "cv_run", "model", "trained_small"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus() -> Path:
+    """36 hand-written posts in five languages, 9 per label and 9 with none (unit and contract tests)."""
+    return TINY
 CORPUS = ROOT / "corpora" / "diplomacy_strategies.jsonl"
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.corpus.read import CorpusError
-from pipeline.ingest.readers import apply_mapping, canonical_mapping
+from pipeline.ingest.mapping import apply_mapping, canonical_mapping
 from pipeline.ingest.records import to_iso
 from pipeline.schema import has_text, validate_labels
 

@@ -1,4 +1,4 @@
-"""Format detection and streaming readers.
+"""Streaming readers, one per export format.
 
 Every reader is a generator of canonical post records (dicts) or :class:`Reject` items,
 so that each input record ends up either in the output or in the rejects file.
@@ -10,19 +10,17 @@ import csv
 import json
 import logging
 import sys
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
 import orjson
 
 from pipeline.errors import InputFileError
-from pipeline.config import CONFIG_DIR
-from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
 from pipeline.ingest import records as R
+from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
+from pipeline.ingest.mapping import ColumnMapping, apply_mapping, choose_mapping
 from pipeline.io.sources import has_undecodable, open_text, read_all_bytes, read_head
 
 log = logging.getLogger(__name__)
@@ -48,204 +46,6 @@ class Reject:
 
 
 Item = dict[str, Any] | Reject
-
-
-# --- column mappings -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """canonical field → source column(s), plus boolean flags derived from a column's value."""
-
-    name: str
-    columns: dict[str, list[str]]
-    flags: dict[str, tuple[str, str | None]]
-    required: tuple[str, ...] = ()
-
-    def matches(self, header: list[str]) -> bool:
-        return bool(self.required) and all(c in header for c in self.required)
-
-    @cached_property
-    def plan(self) -> tuple[tuple[str, str | None, tuple[str, ...], Callable[[Any], Any], bool], ...]:
-        """Per canonical field: its source column (``None`` when there are several), its source
-        columns, its converter and whether it must be text.
-
-        Worked out once per mapping instead of once per row (:func:`apply_mapping`).
-        """
-        return tuple((field, sources[0] if len(sources) == 1 else None, tuple(sources),
-                      _FIELD_CONVERTERS.get(field, R.to_str), field in _TEXT_FIELDS)
-                     for field, sources in self.columns.items())
-
-
-def load_presets() -> list[ColumnMapping]:
-    """Column mappings for known CSV layouts, from ``configs/formats/*.toml``."""
-    presets = []
-    for path in sorted((CONFIG_DIR / "formats").glob("*.toml")):
-        with open(path, "rb") as fh:
-            cfg = tomllib.load(fh)
-        cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in cfg.get("columns", {}).items()}
-        # a flag is true when the column equals a value, or (no "equals") when the column is truthy
-        flags = {k: (v["column"], v.get("equals")) for k, v in cfg.get("flags", {}).items()}
-        presets.append(ColumnMapping(path.stem, cols, flags, tuple(cfg.get("required", ()))))
-    return presets
-
-
-def canonical_mapping(header: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
-    """Identity mapping for canonical column names, with ``--column field=source`` overrides."""
-    known = set(POST_FIELDS) | set(EXTRA_FIELDS)
-    cols = {h: [h] for h in header if h in known}
-    for field, src in (overrides or {}).items():
-        cols[field] = [src]
-    return ColumnMapping("canonical", cols, {})
-
-
-def choose_mapping(header: list[str], overrides: dict[str, str] | None, path: Path) -> ColumnMapping:
-    if not overrides:
-        for preset in load_presets():
-            if preset.matches(header):
-                return preset
-    mapping = canonical_mapping(header, overrides)
-    missing = [src for srcs in mapping.columns.values() for src in srcs if src not in header and overrides
-               and src in overrides.values()]
-    if missing:
-        raise InputFileError(path, f"column(s) {', '.join(missing)} given with --column are not in the file",
-                             f"Columns present: {', '.join(header[:30])}")
-    if "post_id" not in mapping.columns:
-        raise InputFileError(path, "no post id column (looked for 'post_id' and the known export layouts)",
-                             f"Map one with --column post_id=COLUMN; columns present: {', '.join(header[:30])}")
-    return mapping
-
-
-_FIELD_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "created_at": R.to_iso, "hashtags": R.to_list, "mentions": R.to_list,
-    "paid_partnership": R.to_bool, "is_ad": R.to_bool, "views": R.to_int, "likes": R.to_int,
-    "shares": R.to_int, "comments": R.to_int, "transcript": R.transcript_value,
-    "source_line": R.to_int,
-}
-
-
-_TEXT_FIELDS = ("post_id", "caption", "transcript", "on_screen_text", "actor")
-#: Cell values that mean "no value": the next source column is tried.
-_NO_VALUE = (None, "")
-
-
-def _first_value(row: dict[str, Any], sources: tuple[str, ...]) -> Any:
-    """The first of ``sources`` that ``row`` has with a value, or ``None``.
-
-    A missing column reads as ``None`` (``row.get``), which is skipped like an empty cell;
-    with one source, :func:`apply_mapping` reads the cell directly and skips it the same way.
-    """
-    for source in sources:
-        value = row.get(source)
-        if value not in _NO_VALUE:
-            return value
-    return None
-
-
-def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
-    """Map one input row onto a canonical record.
-
-    Raises
-    ------
-    ValueError
-        If a text field holds a JSON object or list (numbers are taken as their text).
-    """
-    rec = R.new_post()
-    for field, source, sources, conv, text_only in mapping.plan:
-        value = row.get(source) if source is not None else _first_value(row, sources)
-        if value in _NO_VALUE:
-            rec[field] = rec.get(field)
-        elif text_only and isinstance(value, (dict, list)):
-            raise ValueError(f"field {field!r} must be text; got a JSON {type(value).__name__}")
-        else:
-            rec[field] = conv(value)
-    for field, (column, equals) in mapping.flags.items():
-        if column not in row:
-            continue
-        flag = bool(R.to_bool(row[column])) if equals is None else str(row[column]).strip().lower() == equals.lower()
-        if POST_FIELDS.get(field) is bool:
-            rec[field] = flag
-        elif flag:  # e.g. duet_from when the export only says "is a duet"
-            rec[field] = "unknown"
-    if rec.get("post_id") is not None:
-        pid = rec["post_id"]
-        rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() else str(pid).strip()
-    for k in ("source_file", "source_line"):  # provenance is ours to set
-        rec.pop(k, None) if mapping.name != "canonical" else None
-    return rec
-
-
-# --- detection ------------------------------------------------------------------------------
-
-def _json_kind(obj: Any) -> str | None:
-    """Which export format one parsed JSON object (a whole file or one line) belongs to."""
-    if isinstance(obj, dict):
-        err = obj.get("error")
-        if isinstance(err, dict) and err.get("code") not in (None, "ok") and "stored" not in obj \
-                and not (isinstance(obj.get("data"), dict) and obj["data"].get("videos")):
-            return "api_error"
-        if "stored" in obj or (isinstance(obj.get("data"), dict) and "videos" in obj["data"]):
-            return "research_api"
-        if "data" in obj and ("source_platform" in obj or "item_id" in obj or "nav_index" in obj):
-            return "zeeschuimer"
-        if "extractor_key" in obj or "extractor" in obj or ("webpage_url" in obj and "uploader" in obj):
-            return "ytdlp"
-        if "videoId" in obj and ("channelId" in obj or "title" in obj):
-            return "jp_collector"
-        if "video_description" in obj or "voice_to_text" in obj or ("create_time" in obj and "id" in obj):
-            return "research_api"
-        if "desc" in obj and "createTime" in obj:
-            return "zeeschuimer"
-        if "utterances" in obj:
-            return "transcript"
-    if isinstance(obj, list):
-        first = next((x for x in obj if isinstance(x, dict)), None)
-        if first is None:
-            return None
-        return _json_kind(first) or "json"
-    return None
-
-
-def detect_format(path: Path) -> str:
-    """Detect an input file's format from its content (extension only as a tie-breaker)."""
-    head = read_head(path)
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    # raw NUL bytes are invalid in JSON but common in scraped text; readers drop them (as 4CAT does)
-    text = head.replace(b"\x00", b"").decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    if text.startswith("WEBVTT"):
-        raise InputFileError(path, "this is a subtitle file, not a post export",
-                             "Pass its folder with --transcripts DIR instead.")
-    if text.startswith(("{", "[")):
-        first_line = text.split("\n", 1)[0].strip()
-        try:
-            return _kind_or_generic(orjson.loads(first_line), line=True, path=path)
-        except orjson.JSONDecodeError:
-            pass
-        if text.startswith("["):
-            return "json"
-        # A multi-line single JSON document (pretty-printed response), or JSONL whose first line is bad.
-        lines = [ln for ln in text.split("\n")[1:6] if ln.strip()]
-        for ln in lines:
-            try:
-                return _kind_or_generic(orjson.loads(ln), line=True, path=path)
-            except orjson.JSONDecodeError:
-                continue
-        return "json"
-    return "csv"
-
-
-def _kind_or_generic(obj: Any, *, line: bool, path: Path) -> str:
-    kind = _json_kind(obj)
-    if kind == "transcript":
-        raise InputFileError(path, "this is a TikTok creator-caption (transcript) file, not a post export",
-                             "Pass its folder with --transcripts DIR instead.")
-    if kind == "api_error":
-        return "json"  # read_json_document reports the API's error message
-    if kind in (None, "json"):
-        return "jsonl" if line and isinstance(obj, dict) else "json"
-    if line and kind in ("research_api", "zeeschuimer", "ytdlp", "jp_collector"):
-        return kind
-    return kind
 
 
 # --- readers --------------------------------------------------------------------------------
@@ -367,7 +167,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
             return
         raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
-    kind = _json_kind(doc) or "json"
+    kind = json_kind(doc) or "json"
     if kind == "api_error":
         err = doc.get("error") or {}
         raise InputFileError(path, f"TikTok API error response: {err.get('code')}: {err.get('message')}",
@@ -477,20 +277,9 @@ def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | No
         yield from read_parquet(path, overrides)
     elif kind == "csv":
         yield from read_csv(path, overrides)
-    elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector") and _is_lines(path)):
+    elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector") and is_json_lines(path)):
         yield from read_jsonl(path, kind, overrides)
     else:
         yield from read_json_document(path, kind, overrides)
 
 
-def _is_lines(path: Path) -> bool:
-    """True when the file is JSON Lines (its first line is a complete JSON value)."""
-    head = read_head(path).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    first = head.split("\n", 1)[0]
-    if "\n" not in head and len(head) >= 65536:
-        return False
-    try:
-        orjson.loads(first)
-    except orjson.JSONDecodeError:
-        return False
-    return "\n" in head.strip()

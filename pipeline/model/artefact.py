@@ -76,8 +76,8 @@ def model_state(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The JSON document and arrays that fully describe a fitted StrategyClassifier."""
     from sklearn.feature_extraction import DictVectorizer  # heavy; saving only
 
-    from pipeline.features.lemmas import LemmaTfidf
-    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
+    from pipeline.features.lemmas import LemmaTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
 
     arrays: dict[str, np.ndarray] = {}
     blocks = []
@@ -117,10 +117,10 @@ def model_from_state(state: dict[str, Any], arrays: Any) -> Any:
     """Rebuild a fitted StrategyClassifier from :func:`model_state`'s output (no code from the file)."""
     from sklearn.feature_extraction import DictVectorizer
 
-    from pipeline.features.lemmas import LemmaTfidf
-    from pipeline.features.preprocess import PostPreprocessor, token_text
-    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
-    from pipeline.model.estimator import StrategyClassifier
+    from pipeline.features.lemmas import LemmaTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.features.preprocess import PostPreprocessor, token_text  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.model.estimator import StrategyClassifier  # lazy: pulls scikit-learn (read_meta callers need none)
 
     params = dict(state["params"])
     for key in ("char_ngram_range",):

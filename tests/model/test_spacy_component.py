@@ -52,6 +52,7 @@ def cats_matrix(docs) -> np.ndarray:
     return np.array([[doc.cats[label] for label in LABELS] for doc in docs])
 
 
+@pytest.mark.slow
 def test_entry_point_registers_factory_without_importing_pipeline(small_model, nlp, posts, tmp_path):
     script = (
         "import json, sys, spacy\n"

@@ -169,6 +169,7 @@ def test_workers_2_same_bytes_rejects_and_summary_as_1(tmp_path, mixed_inputs, s
     assert "rejected: reasons" in one[2] and "malformed JSON" in one[2]
 
 
+@pytest.mark.slow
 def test_workers_report_a_model_that_fails_verification(tmp_path, data_dir, small_model):
     bad = tmp_path / "m"
     shutil.copytree(small_model, bad)
@@ -190,6 +191,7 @@ def _worker_state() -> tuple[bool, bool, bool]:
             language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
 
 
+@pytest.mark.slow
 def test_label_workers_fork_from_a_preloaded_server():
     from concurrent.futures import ProcessPoolExecutor
 

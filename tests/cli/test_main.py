@@ -24,6 +24,7 @@ def test_help_explains_options(cmd, option):
     assert res.exit_code == 0 and option in res.output
 
 
+@pytest.mark.slow
 def test_module_entry_point_and_usage_error_exit_2():
     ok = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True)
     assert ok.returncode == 0 and "label" in ok.stdout

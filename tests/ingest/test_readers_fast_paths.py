@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from pipeline.ingest import records as R
-from pipeline.ingest.readers import ColumnMapping, _loads_line, apply_mapping, read_file
+from pipeline.ingest.mapping import ColumnMapping, apply_mapping
+from pipeline.ingest.readers import _loads_line, read_file
 from pipeline.schema import empty_post
 
 
