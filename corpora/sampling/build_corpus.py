@@ -3,7 +3,9 @@
     python corpora/sampling/build_corpus.py ../shared/data corpora
 
 Writes ``corpora/diplomacy_strategies.jsonl`` (final labels: primary annotation, replaced by the
-adjudicated label where the double annotation disagreed) and ``corpora/agreement.json``.
+last adjudication: ``adjudication_01`` (double-annotation disagreements), ``02`` (consistency review),
+``03_*`` (re-read under the 2026-12 decisions, four parts), ``04``...) and ``corpora/agreement.json``
+(round 1 at the top level; ``round3_double_02`` and ``reread_double_03`` for the later studies).
 Handles of private individuals are pseudonymised with a keyed hash (see DATASHEET.md). The
 default key is fixed so that rebuilds are reproducible; set CORPUS_PSEUDONYM_KEY to use a
 private key instead (post ids still allow anyone to look a post up on TikTok).
@@ -37,8 +39,10 @@ SOURCES = {
 }
 TRANSCRIPTS = {"eu24_war_abortion_aiforensics": "eu24_war_abortion_aiforensics/transcripts"}
 ANNOTATED_AT = "2026-11-24"
-#: Batches annotated on a later day (round 2).
-ANNOTATED_AT_BY_BATCH = {"08": "2026-11-25", "09": "2026-11-25"}
+#: Batches annotated on a later day (round 2: 08-09; round 3: 10-13).
+ANNOTATED_AT_BY_BATCH = {"08": "2026-11-25", "09": "2026-11-25",
+                         "10": "2026-12-01", "11": "2026-12-01", "12": "2026-12-01", "13": "2026-12-01"}
+REREAD_PARTS = ("jp_ent", "jp_news", "jp_gov", "other")
 KEEP = list(POST_FIELDS) + ["actor_name", "region", "duet_from", "stitch_from", "transcript_source"]
 
 
@@ -68,11 +72,22 @@ def main(data_root: str, corpora: str) -> None:
             o = json.loads(line)
             o["annotator"] = "ann-d" + re.search(r"double_(\d+)", f).group(1)
             second[o["uid"]] = o
-    adjudicated = {}
+    # adjudication rounds in order (01, 02, 03 = four re-read parts, 04 ...); a later round overrides an
+    # earlier one; a uid twice within one round (e.g. in two 03 parts) is an error
+    rounds: dict[str, dict[str, dict]] = {}
     for f in sorted(glob.glob(str(ann / "adjudication_*.jsonl"))):
+        rnd = re.search(r"adjudication_(\d+)", f).group(1)
         for line in open(f, encoding="utf-8"):
             o = json.loads(line)
-            adjudicated[o["uid"]] = o
+            if o["uid"] in rounds.setdefault(rnd, {}):
+                raise SystemExit(f"{o['uid']} is adjudicated twice in round {rnd} ({f})")
+            rounds[rnd][o["uid"]] = o
+    adjudicated: dict[str, dict] = {}     # uid -> last adjudication
+    adjudicators: dict[str, list] = {}    # uid -> every adjudicator, in order
+    for rnd in sorted(rounds):
+        for uid, o in rounds[rnd].items():
+            adjudicated[uid] = o
+            adjudicators.setdefault(uid, []).append(o["adjudicator"])
     missing = set(pool) - set(primary)
     if missing:
         raise SystemExit(f"{len(missing)} pooled posts have no annotation, e.g. {sorted(missing)[:3]}")
@@ -101,7 +116,7 @@ def main(data_root: str, corpora: str) -> None:
         row["labels"] = validate_labels(final["labels"])
         row["annotator"] = primary[uid]["annotator"] + (f"+{second[uid]['annotator']}" if uid in second else "")
         if uid in adjudicated:
-            row["annotator"] += f"+{adjudicated[uid]['adjudicator']}"
+            row["annotator"] += "".join(f"+{a}" for a in adjudicators[uid])
         row["annotated_at"] = primary[uid]["annotated_at"]
         row["note"] = adjudicated[uid]["rule"] if uid in adjudicated else primary[uid].get("note", "")
         handle = (row.get("actor") or "").lower()
@@ -127,14 +142,50 @@ def main(data_root: str, corpora: str) -> None:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"{len(rows)} annotated posts -> {out / 'diplomacy_strategies.jsonl'}")
 
-    pairs = [(primary[u]["labels"], second[u]["labels"]) for u in second]
-    report = agreement_report(pairs)
-    disagreements = [u for u in second if set(primary[u]["labels"]) != set(second[u]["labels"])]
-    report["n_disagreements_adjudicated"] = sum(u in adjudicated for u in disagreements)
-    report["n_consistency_corrections"] = sum(1 for u in adjudicated if u not in disagreements)
-    (out / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=2))
+    # round 1 (top-level keys, unchanged): primary vs labels_double_01; raw annotations
+    d01 = [u for u in second if second[u]["annotator"] == "ann-d01"]
+    report = agreement_report([(primary[u]["labels"], second[u]["labels"]) for u in d01])
+    disagreements = [u for u in d01 if set(primary[u]["labels"]) != set(second[u]["labels"])]
+    report["n_disagreements_adjudicated"] = sum(u in rounds.get("01", {}) for u in disagreements)
+    report["n_consistency_corrections"] = len(rounds.get("02", {}))
 
+    def study(pairs: dict[str, tuple[list, list]], a: str, b: str) -> dict:
+        r = agreement_report(list(pairs.values()))
+        r["annotators"] = {"a": a, "b": b}
+        r["disagreements"] = [{"uid": u, "a": sorted(x), "b": sorted(y)}
+                              for u, (x, y) in pairs.items() if set(x) != set(y)]
+        r["n_disagreements_adjudicated"] = sum(d["uid"] in rounds.get("04", {}) for d in r["disagreements"])
+        return r
+
+    # round 3 (2026-12-01): primary (batches 10-13) vs labels_double_02; raw annotations
+    d02 = sorted(u for u in second if second[u]["annotator"] == "ann-d02")
+    if d02:
+        report["round3_double_02"] = study({u: (primary[u]["labels"], second[u]["labels"]) for u in d02},
+                                           "primary annotator of batches 10-13 (ann-b10..ann-b13)",
+                                           "ann-d02 (labels_double_02.jsonl)")
+    # re-read under the 2026-12 decisions: adj-3's labels vs labels_reread_double_03 (160-post sample)
+    sample_f, double_f = out / "sampling/reread_double_03_sample.jsonl", ann / "labels_reread_double_03.jsonl"
+    if sample_f.exists() and double_f.exists():
+        reread = {}
+        for part in REREAD_PARTS:
+            for line in open(ann / f"reread_03_{part}.jsonl", encoding="utf-8"):
+                o = json.loads(line)
+                reread[o["uid"]] = o
+        sample = [json.loads(line) for line in open(sample_f, encoding="utf-8")]
+        dbl = {json.loads(line)["uid"]: json.loads(line)["labels"] for line in open(double_f, encoding="utf-8")}
+        pairs = {s["uid"]: (reread[s["uid"]]["labels"], dbl[s["uid"]]) for s in sample}
+        r = study(pairs, "adj-3 (reread_03_*.jsonl, final labels)", "second re-reader (labels_reread_double_03.jsonl)")
+        for flag, key in ((True, "changed_by_reread"), (False, "unchanged_by_reread")):
+            sub = [(pairs[s["uid"]]) for s in sample if s["changed_by_reread"] is flag]
+            r[key] = agreement_report(sub)
+        report["reread_double_03"] = r
+    report["n_reread_corrections"] = sum(len(v) for k, v in rounds.items() if k == "03")
+    (out / "agreement.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in report.items() if k not in ("round3_double_02", "reread_double_03")}, indent=2))
+    for k in ("round3_double_02", "reread_double_03"):
+        if k in report:
+            print(k, report[k]["n_posts"], report[k]["exact_set_agreement"],
+                  {n: v["cohen_kappa"] for n, v in report[k]["per_label"].items()})
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
