@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pipeline.corpus.agreement import agreement_report  # noqa: E402
 from pipeline.clean.text import extract_mentions  # noqa: E402
 from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
-from pipeline.schema import POST_FIELDS, EXTRA_FIELDS, validate_labels  # noqa: E402
+from pipeline.schema import POST_FIELDS, validate_labels  # noqa: E402
 
 SOURCES = {
     "jp_gov_tiktokapi": ["jp_gov_tiktokapi/videos_flat.csv"],
