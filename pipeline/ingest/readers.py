@@ -10,7 +10,7 @@ import csv
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -94,37 +94,49 @@ def _loads_line(line: str) -> Any:
 
 def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
     """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
-    mapping: ColumnMapping | None = None
-    source = str(path)
     with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
-            # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
-            # and raw NUL characters), so ``_loads_line`` would return this same value.
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                if not line.strip():
-                    continue
-                if has_undecodable(line):
-                    yield Reject(source, lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                    continue
-                try:
-                    obj = _loads_line(line)
-                except ValueError as exc:
-                    yield Reject(source, lineno, f"malformed JSON: {exc}")
-                    continue
-            if not isinstance(obj, dict):
-                yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
+        yield from jsonl_items(fh, path, kind, overrides)
+
+
+def jsonl_items(lines: Iterable[str], path: Path, kind: str, overrides: dict[str, str] | None = None, *,
+                first_line: int = 1, header: list[str] | None = None) -> Iterator[Item]:
+    """The records of JSON ``lines`` numbered from ``first_line`` (a whole file or a block of one).
+
+    ``header``: for generic JSONL, the keys of the file's first object (a block that starts
+    mid-file must map its columns as the whole file would).
+    """
+    mapping: ColumnMapping | None = None
+    if kind == "jsonl" and header is not None:
+        mapping = choose_mapping(list(header), overrides, path)
+    source = str(path)
+    for lineno, line in enumerate(lines, start=first_line):
+        # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
+        # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
+        # and raw NUL characters), so ``_loads_line`` would return this same value.
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
                 continue
-            if kind == "jsonl" and mapping is None:
-                mapping = choose_mapping(list(obj), overrides, path)
-            try:
-                rec = _map_object(obj, kind, mapping)
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                yield Reject(source, lineno, f"unusable record: {exc}")
+            if has_undecodable(line):
+                yield Reject(source, lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
                 continue
-            yield _finish(rec, source, lineno, kind)
+            try:
+                obj = _loads_line(line)
+            except ValueError as exc:
+                yield Reject(source, lineno, f"malformed JSON: {exc}")
+                continue
+        if not isinstance(obj, dict):
+            yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
+            continue
+        if kind == "jsonl" and mapping is None:
+            mapping = choose_mapping(list(obj), overrides, path)
+        try:
+            rec = _map_object(obj, kind, mapping)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            yield Reject(source, lineno, f"unusable record: {exc}")
+            continue
+        yield _finish(rec, source, lineno, kind)
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -202,53 +214,74 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         yield _finish(rec, source, index, kind)
 
 
+def sniff_delimiter(first_line: str) -> str:
+    """The delimiter of a CSV/TSV file: the most frequent of , ; TAB | in its first line."""
+    return max((",", ";", "\t", "|"), key=first_line.count)
+
+
 def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
     """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
     with open_text(path) as fh:
         sample = fh.read(65536)
         fh.seek(0)
         if delimiter is None:
-            first = sample.split("\n", 1)[0]
-            delimiter = max((",", ";", "\t", "|"), key=first.count)
+            delimiter = sniff_delimiter(sample.split("\n", 1)[0])
         reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        header = csv_header(reader, path)
+        yield from csv_items(reader, path, header, choose_mapping(header, overrides, path))
+
+
+def csv_header(reader: Any, path: Path) -> list[str]:
+    """The cleaned header row read from ``reader``; a whole-file error when unusable."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(path, "file is empty", "Export the data again.") from None
+    except csv.Error as exc:
+        raise InputFileError(path, f"unreadable CSV header ({exc})", "Check the file is a CSV export.") from exc
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    if len(header) < 2:
+        raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
+                             "Pass a CSV with a header row, or force the format with --format.")
+    return header
+
+
+def csv_items(reader: Any, path: Path, header: list[str], mapping: ColumnMapping, *,
+              line_base: int = 0) -> Iterator[Item]:
+    """The records of the rows ``reader`` yields; lines are ``line_base + reader.line_num``
+    (``line_base`` is the number of lines before a block read on its own)."""
+    fmt, source = f"csv:{mapping.name}", str(path)
+    start = line_base + reader.line_num + 1
+    while True:
         try:
-            header = next(reader)
+            row = next(reader)
         except StopIteration:
-            raise InputFileError(path, "file is empty", "Export the data again.") from None
+            break
         except csv.Error as exc:
-            raise InputFileError(path, f"unreadable CSV header ({exc})", "Check the file is a CSV export.") from exc
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        if len(header) < 2:
-            raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
-                                 "Pass a CSV with a header row, or force the format with --format.")
-        mapping = choose_mapping(header, overrides, path)
-        fmt, source = f"csv:{mapping.name}", str(path)
-        start = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                yield Reject(str(path), start, f"unreadable CSV row ({exc}); check for an unbalanced quote")
-                start = reader.line_num + 1
-                continue
-            line, start = start, reader.line_num + 1
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                yield Reject(str(path), line, f"row has {len(row)} fields, the header has {len(header)} "
-                                              "(a stray delimiter or an unbalanced quote)")
-                continue
-            if any(has_undecodable(c) for c in row):
-                yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                continue
-            rec = apply_mapping(dict(zip(header, row)), mapping)
-            yield _finish(rec, source, line, fmt)
+            yield Reject(str(path), start, f"unreadable CSV row ({exc}); check for an unbalanced quote")
+            start = line_base + reader.line_num + 1
+            continue
+        line, start = start, line_base + reader.line_num + 1
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            yield Reject(str(path), line, f"row has {len(row)} fields, the header has {len(header)} "
+                                          "(a stray delimiter or an unbalanced quote)")
+            continue
+        if any(has_undecodable(c) for c in row):
+            yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
+            continue
+        rec = apply_mapping(dict(zip(header, row)), mapping)
+        yield _finish(rec, source, line, fmt)
 
 
-def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000) -> Iterator[Item]:
-    """Parquet, read in record batches so memory stays bounded."""
+def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000, *,
+                 row_groups: list[int] | None = None, first_index: int = 0) -> Iterator[Item]:
+    """Parquet, read in record batches so memory stays bounded.
+
+    ``row_groups``: only these (a partition of the file); ``first_index`` is the number of rows
+    before them, so ``source_line`` stays the row's position in the whole file.
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -256,9 +289,9 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputFileError(path, f"unreadable Parquet file ({exc})", "Re-export the file.") from exc
     mapping = choose_mapping(pf.schema_arrow.names, overrides, path)
-    index = 0
+    index = first_index
     source, fmt = str(path), f"parquet:{mapping.name}"
-    for batch in pf.iter_batches(batch_size=batch_size):
+    for batch in pf.iter_batches(batch_size=batch_size, row_groups=row_groups):
         for row in batch.to_pylist():
             index += 1
             yield _finish(apply_mapping(row, mapping), source, index, fmt)
