@@ -297,6 +297,16 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
             yield _finish(apply_mapping(row, mapping), source, index, fmt)
 
 
+def frame_items(rows: list[dict[str, Any]], header: list[str], source: str,
+                overrides: dict[str, str] | None = None, *, first_index: int = 0) -> Iterator[Item]:
+    """The records of table rows already in memory (a pandas/Dask partition), mapped as a
+    Parquet file with the same columns would be; ``source_line`` is the row's position."""
+    mapping = choose_mapping(header, overrides, Path(source))
+    fmt = f"dataframe:{mapping.name}"
+    for index, row in enumerate(rows, start=first_index + 1):
+        yield _finish(apply_mapping(row, mapping), source, index, fmt)
+
+
 def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | None = None) -> Iterator[Item]:
     """Read one export file of any supported format (detected unless ``fmt`` is given)."""
     path = Path(path)

@@ -46,7 +46,8 @@ def output_kind(path: Path) -> str:
     raise PipelineError(f"{path}: unknown output type {ext or '(no extension)'!r}. Use .jsonl, .csv or .parquet.")
 
 
-def _flat(rec: dict[str, Any]) -> dict[str, Any]:
+def flat_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """A labelled post as a CSV/Parquet row: scores as ``score_<label>``, explanations as JSON text."""
     # explanations only when the run made them, so plain outputs keep their columns
     row = {k: rec.get(k) for k in OUTPUT_FIELDS if k != "scores" and (k != "explanations" or k in rec)}
     if row.get("explanations") is not None:
@@ -57,13 +58,43 @@ def _flat(rec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-class RecordWriter:
-    """Streaming writer; use as a context manager and call :meth:`write` with lists of records."""
+_LIST_COLUMNS = ("labels", "hashtags", "mentions", "emoji")
+_BOOL_COLUMNS = ("paid_partnership", "is_ad")
+_INT_COLUMNS = ("views", "likes", "shares", "comments", "source_line")
 
-    def __init__(self, path: Path, fields: tuple[str, ...] = OUTPUT_FIELDS) -> None:
+
+def output_schema(explain: bool = False) -> Any:
+    """The Arrow schema of labelled posts in Parquet, fixed in advance.
+
+    A file written in one go infers its types from the first chunk; the parts of a partitioned
+    output must agree with each other even when a column is empty in one part (all null).
+    """
+    import pyarrow as pa
+
+    fields = []
+    for name in OUTPUT_FIELDS:
+        if name == "scores":
+            continue
+        if name == "explanations" and not explain:
+            continue
+        typ = (pa.list_(pa.string()) if name in _LIST_COLUMNS else pa.bool_() if name in _BOOL_COLUMNS
+               else pa.int64() if name in _INT_COLUMNS else pa.string())
+        fields.append(pa.field(name, typ))
+    fields += [pa.field(f"score_{n}", pa.float64()) for n in labels()]
+    return pa.schema(fields)
+
+
+class RecordWriter:
+    """Streaming writer; use as a context manager and call :meth:`write` with lists of records.
+
+    ``schema``: the Arrow schema of a Parquet output (default: inferred from the first chunk).
+    """
+
+    def __init__(self, path: Path, fields: tuple[str, ...] = OUTPUT_FIELDS, schema: Any = None) -> None:
         self.path = Path(path)
         self.kind = output_kind(self.path)
         self.fields = fields
+        self.schema = schema
         self.count = 0
         self._fh: Any = None
         self._csv: Any = None
@@ -85,7 +116,7 @@ class RecordWriter:
             self._fh.write(b"".join(orjson.dumps({k: r.get(k) for k in self.fields if k in r or k in
                                                   ("post_id", "labels", "scores")}) + b"\n" for r in records))
             return
-        rows = [_flat(r) if self.fields is OUTPUT_FIELDS else {k: r.get(k) for k in self.fields} for r in records]
+        rows = [flat_row(r) if self.fields is OUTPUT_FIELDS else {k: r.get(k) for k in self.fields} for r in records]
         if self.kind == "csv":
             if self._csv is None:
                 self._csv = csv.DictWriter(self._fh, fieldnames=list(rows[0]))
@@ -97,7 +128,7 @@ class RecordWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows, schema=self._pq.schema_arrow if self._pq else None)
+        table = pa.Table.from_pylist(rows, schema=self._pq.schema_arrow if self._pq else self.schema)
         if self._pq is None:
             self._pq = pq.ParquetWriter(self.path, table.schema)
         self._pq.write_table(table)
@@ -109,13 +140,41 @@ class RecordWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            pq.write_table(pa.table({k: pa.array([], pa.string()) for k in self.fields}), self.path)
+            pq.write_table(self.schema.empty_table() if self.schema is not None else
+                           pa.table({k: pa.array([], pa.string()) for k in self.fields}), self.path)
         if self._fh is not None:
             self._fh.close()
 
 
+#: A partitioned output: a folder of ``part-NNNNN.parquet`` files and, once all are written, ``_SUCCESS``.
+SUCCESS_MARKER = "_SUCCESS"
+PART_PATTERN = "part-*.parquet"
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The part files of a complete partitioned output, in order.
+
+    Raises
+    ------
+    PipelineError
+        If the folder has no ``_SUCCESS`` marker (the run did not finish) or no part files.
+    """
+    folder = Path(folder)
+    if not (folder / SUCCESS_MARKER).is_file():
+        raise PipelineError(f"{folder}: no {SUCCESS_MARKER} marker, so the labelling run that writes this folder "
+                            "did not finish. Re-run 'tiktok-diplomacy label ... -o DIR/'.")
+    parts = sorted(folder.glob(PART_PATTERN))
+    if not parts:
+        raise PipelineError(f"{folder}: no {PART_PATTERN} files. Pass the folder written by 'label -o DIR/'.")
+    return parts
+
+
 def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
-    """Read labelled posts back (JSONL, CSV or Parquet) in chunks of dicts."""
+    """Read labelled posts back (JSONL, CSV, Parquet, or a partitioned Parquet folder) in chunks of dicts."""
+    if Path(path).is_dir():
+        for part in part_files(Path(path)):
+            yield from read_records(part)
+        return
     kind = output_kind(path)
     if not Path(path).is_file():
         raise PipelineError(f"{path}: file not found. Pass the output of 'tiktok-diplomacy label'.")
