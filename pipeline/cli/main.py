@@ -16,6 +16,18 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
 
+EngineOpt = Annotated[str, typer.Option("--engine", help="local (this machine's process pool) or dask (a Dask cluster: "
+                                                         "--scheduler, or a local one sized to this machine).")]
+SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address "
+                                                     "(tcp://HOST:8786) or scheduler file (default: a LocalCluster).")]
+
+
+def _engine(engine: str) -> str:
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter(f"{engine!r} is not one of local, dask", param_hint="--engine")
+    return engine
+
+
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 
@@ -47,7 +59,8 @@ def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
 def label(
     inputs: Annotated[list[Path], typer.Argument(help="Export files: Research API JSON/JSONL, Zeeschuimer NDJSON, "
                                                       "yt-dlp info JSON, CSV/JSONL/Parquet (optionally .gz).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet; with --engine "
+                                                                "dask also DIR/ (partitioned Parquet).")],
     model: ModelOpt = None,
     rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
     transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
@@ -64,6 +77,10 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    partitions: Annotated[Optional[int], typer.Option(help="With --engine dask: about this many partitions "
+                                                           "(default: 16 MB of input each).", min=1)] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from pipeline.errors import PipelineError
@@ -73,9 +90,15 @@ def label(
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     cols = _parse_columns(column)
+    kw = dict(model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format, columns=cols,
+              chunk_size=chunk_size, explain=explain, top_k=explain_top)
     try:
-        run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
-                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
+        if _engine(engine) == "dask":
+            from pipeline.label.dask_engine import label_files_dask
+
+            run = label_files_dask(inputs, output, scheduler=scheduler, partitions=partitions, **kw)
+        else:
+            run = label_files(inputs, output, workers=workers, **kw)
     except PipelineError as exc:
         _fail(str(exc))
         return
@@ -173,20 +196,28 @@ def evaluate(
 
 @app.command()
 def report(
-    labelled: Annotated[Path, typer.Argument(help="Output of 'label' (.jsonl, .csv or .parquet; read in chunks).",
-                                             dir_okay=False)],
+    labelled: Annotated[list[Path], typer.Argument(help="Output(s) of 'label' (.jsonl, .csv, .parquet or a partitioned "
+                                                        "Parquet folder; read in chunks).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Report directory.", file_okay=False)],
     actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
     from pipeline.report.run import report as run_report
 
     try:
-        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
+        if _engine(engine) == "dask":
+            from pipeline.report.dask_aggregate import report_dask
+
+            run = report_dask(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors,
+                              scheduler=scheduler)
+        else:
+            run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
         _fail(str(exc))
         return

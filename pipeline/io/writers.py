@@ -205,6 +205,11 @@ def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
         yield chunk
 
 
+def unflat_row(row: dict[str, Any], *, csv_cells: bool = False) -> dict[str, Any]:
+    """A row of a labelled CSV/Parquet file back as a record (``scores`` a dict, lists as lists)."""
+    return _unflat({k: _uncell(v) for k, v in row.items()} if csv_cells else row)
+
+
 def _uncell(v: Any) -> Any:
     if isinstance(v, str) and v.startswith("'") and v[1:2] in _FORMULA_START:
         v = v[1:]

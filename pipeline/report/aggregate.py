@@ -170,6 +170,25 @@ class Aggregator:
         if self._pending > _CONSOLIDATE_ROWS:
             self._consolidate()
 
+    def merge(self, other: "Aggregator") -> None:
+        """Add the sums of ``other``, an aggregator of the next part of the same input.
+
+        Sums, counts and hashtag counters add up; an actor's name seen in the data is the one
+        seen first, so merging the parts' aggregators in input order gives the tables of one
+        aggregator fed the whole input (intervals and shares are computed from the combined sums).
+        """
+        self.total += other.total
+        self.issues.update(other.issues)
+        self.unknown_labels.update(other.unknown_labels)
+        for actor, name in other.names_in_data.items():
+            self.names_in_data.setdefault(actor, name)
+        for level, counter in other.hashtags.items():
+            self.hashtags[level].merge(counter)
+        self._parts += other._parts
+        self._pending += sum(len(p) for p in other._parts)
+        if self._pending > _CONSOLIDATE_ROWS:
+            self._consolidate()
+
     def _count_hashtags(self, actor: str, value: Any, strategies: list[str]) -> None:
         tags = {t.strip().lstrip("#").strip().lower() for t in _names(value)} - {""}
         atype = actor_info(self.registry, actor)["type"]

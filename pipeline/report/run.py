@@ -16,7 +16,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -123,17 +125,31 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
     return ReportRun(out_dir, int(overall["posts"]), len(actors), len(tables["unknown_actors"]), notes, written)
 
 
-def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registry: Registry | None = None,
-           top_hashtags: int = 10, chart_actors: int = 20) -> ReportRun:
-    """Aggregate a ``label`` output file (JSONL, CSV or Parquet, read in chunks) and write the report.
+def source_name(labelled: Path | Sequence[Path]) -> str:
+    """The input named in the report: the file or folder names of ``labelled``."""
+    paths = [labelled] if isinstance(labelled, (str, Path)) else list(labelled)
+    return ", ".join(Path(p).name for p in paths)
+
+
+def report(labelled: Path | Sequence[Path], out_dir: Path, actors: Path | None = None, *,
+           registry: Registry | None = None, top_hashtags: int = 10, chart_actors: int = 20) -> ReportRun:
+    """Aggregate ``label`` output (JSONL, CSV, Parquet files or partitioned Parquet folders, read in
+    chunks) and write the report.
 
     ``actors`` is the user's registry TOML, merged over ``configs/actors.toml``; ``registry``
     replaces both with a ready mapping.
     """
     registry = load_registry(actors) if registry is None else registry
-    tables, notes = aggregate_records(read_records(Path(labelled)), registry, top_hashtags=top_hashtags)
+    paths = [labelled] if isinstance(labelled, (str, Path)) else list(labelled)
+    chunks = (chunk for path in paths for chunk in read_records(Path(path)))
+    tables, notes = aggregate_records(chunks, registry, top_hashtags=top_hashtags)
+    return write_report_or_fail(tables, out_dir, source=source_name(labelled), notes=notes, chart_actors=chart_actors)
+
+
+def write_report_or_fail(tables: dict[str, pd.DataFrame], out_dir: Path, **kw: Any) -> ReportRun:
+    """:func:`write_report`, with an unwritable folder reported as a :class:`PipelineError`."""
     try:
-        return write_report(tables, out_dir, source=Path(labelled).name, notes=notes, chart_actors=chart_actors)
+        return write_report(tables, out_dir, **kw)
     except OSError as exc:
         raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
                             "Pass a writable directory with -o.") from exc

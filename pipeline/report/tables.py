@@ -70,6 +70,15 @@ class BoundedCounter:
 
     def update(self, keys: Iterable[Hashable]) -> None:
         self.counts.update(keys)
+        self._bound()
+
+    def merge(self, other: "BoundedCounter") -> None:
+        """Add the counts of ``other`` (a counter of another part of the same input)."""
+        self.counts.update(other.counts)
+        self.approximate = self.approximate or other.approximate
+        self._bound()
+
+    def _bound(self) -> None:
         if len(self.counts) > self.cap:
             values = np.fromiter(self.counts.values(), dtype=np.int64, count=len(self.counts))
             keep = max(1, self.cap // 2)
