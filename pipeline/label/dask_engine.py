@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline import __version__
 from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.errors import PipelineError
 from pipeline.ingest import IngestStats
@@ -82,11 +83,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 
 def _check_workers(client: Any) -> None:
     """Every worker must import this package, at this version (the tasks are its functions)."""
-    from pipeline import __version__
-
     def version() -> str:
         try:
-            import pipeline
+            import pipeline  # lazy: runs on each worker, to see whether the package is installed there
         except ImportError:
             return "missing"
         return pipeline.__version__
