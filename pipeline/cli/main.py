@@ -80,7 +80,7 @@ def label(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     partitions: Annotated[Optional[int], typer.Option(help="With --engine dask: about this many partitions "
-                                                           "(default: 16 MB of input each).", min=1)] = None,
+                                                           "(default: about 3 per worker, 1-16 MB of input each).", min=1)] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from pipeline.errors import PipelineError

@@ -35,7 +35,7 @@ from pipeline import __version__
 from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.errors import PipelineError
 from pipeline.ingest import IngestStats
-from pipeline.ingest.partitions import Part, plan_parts
+from pipeline.ingest.partitions import BLOCK_BYTES, Part, plan_parts
 from pipeline.io.writers import (PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, RecordWriter, flat_row,
                                  output_schema)
 from pipeline.label.dask_tasks import KEY_COLUMNS, Options, PartResult, duplicates, label_part, part_keys
@@ -44,6 +44,7 @@ from pipeline.label.workers import CHUNK_SIZE
 from pipeline.model.artefact import read_meta
 
 log = logging.getLogger(__name__)
+MIN_BLOCK_BYTES = 1 << 20
 
 
 def machine_workers() -> int:
@@ -206,11 +207,21 @@ def label_files_dask(inputs: Sequence[Path], output: Path, *, model_dir: Path | 
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
     opts = _options(model_dir, columns=columns, fmt=fmt, transcripts=transcripts, chunk_size=chunk_size,
                     explain=explain, top_k=top_k)
-    parts = plan_parts(inputs, fmt, columns, partitions=partitions)
     if client is None:
         with dask_client(scheduler) as own:
+            parts = plan_parts(inputs, fmt, columns, block_bytes=default_block(inputs, own), partitions=partitions)
             return _label_parts(own, parts, opts, output, rejects, folder, progress)
+    parts = plan_parts(inputs, fmt, columns, block_bytes=default_block(inputs, client), partitions=partitions)
     return _label_parts(client, parts, opts, output, rejects, folder, progress)
+
+
+def default_block(inputs: Sequence[Path], client: Any) -> int:
+    """Bytes per partition: :data:`~pipeline.ingest.partitions.BLOCK_BYTES` at most, and small
+    enough that every worker gets about three partitions (but not under 1 MB: each task costs
+    some scheduling and start-up, so tiny inputs stay in few partitions)."""
+    total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
+    workers = max(1, len(client.scheduler_info()["workers"]))
+    return max(MIN_BLOCK_BYTES, min(BLOCK_BYTES, total // (3 * workers)))
 
 
 def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path, rejects: Path, folder: bool,
