@@ -33,7 +33,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.config import DEFAULT_MODEL_DIR
-from pipeline.errors import PipelineError
+from pipeline.errors import InputFileError, PipelineError
 from pipeline.ingest import IngestStats
 from pipeline.ingest.partitions import BLOCK_BYTES, Part, plan_parts
 from pipeline.io.writers import (PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, RecordWriter, flat_row,
@@ -99,10 +99,25 @@ def _check_workers(client: Any) -> None:
                             "the same version on every worker (pip install tiktok-diplomacy==VERSION).")
 
 
+def check_paths(client: Any, paths: dict[str, str]) -> None:
+    """Every worker must read the model and the inputs at the client's paths (a shared
+    filesystem, or copies at the same place): say which one cannot, before any work starts."""
+    def missing(todo: dict[str, str]) -> list[str]:
+        return [f"{what} {path}" for what, path in todo.items() if not os.path.exists(path)]
+
+    for worker, lacking in client.run(missing, paths).items():
+        if lacking:
+            raise PipelineError(f"worker {worker} cannot see {lacking[0]}. Workers read the model folder and the "
+                                "inputs at the paths this machine uses: put them on a shared filesystem, or copy "
+                                "them to the same paths on every worker.")
+
+
 def _options(model_dir: Path | None, **kw: Any) -> Options:
     model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     meta = read_meta(model_dir)  # fails fast here on a missing folder; workers verify the file
     transcripts = kw.pop("transcripts", None)
+    if transcripts and not Path(transcripts).is_dir():
+        raise InputFileError(transcripts, "transcript directory not found", "Pass an existing folder to --transcripts.")
     return Options(model_dir=str(model_dir.resolve()), model_sha256=str(meta.get("model_sha256")),
                    transcripts=str(Path(transcripts).resolve()) if transcripts else None, **kw)
 
@@ -227,6 +242,12 @@ def default_block(inputs: Sequence[Path], client: Any) -> int:
 def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path, rejects: Path, folder: bool,
                  progress: bool | None) -> LabelRun:
     """Both passes of :func:`label_files_dask` on ``client``; outputs renamed into place when complete."""
+    needed = {"model": str(Path(opts.model_dir or DEFAULT_MODEL_DIR) / "model.npz")}
+    # paths as given (relative ones resolve against each worker's working directory), as the tasks open them
+    needed.update({f"input {path}": path for path in dict.fromkeys(p.path for p in parts)})
+    if opts.transcripts:
+        needed["transcript folder"] = opts.transcripts
+    check_paths(client, needed)
     drops = _drops(parts, opts)
     if folder:
         _prepare_folder(output)
