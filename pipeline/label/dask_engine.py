@@ -118,7 +118,9 @@ def _options(model_dir: Path | None, **kw: Any) -> Options:
     transcripts = kw.pop("transcripts", None)
     if transcripts and not Path(transcripts).is_dir():
         raise InputFileError(transcripts, "transcript directory not found", "Pass an existing folder to --transcripts.")
-    return Options(model_dir=str(model_dir.resolve()), model_sha256=str(meta.get("model_sha256")),
+    # The shipped model: each worker loads its own installed copy (same sha256 or the run stops)
+    given = str(Path(model_dir).resolve()) if model_dir != DEFAULT_MODEL_DIR else None
+    return Options(model_dir=given, model_sha256=str(meta.get("model_sha256")),
                    transcripts=str(Path(transcripts).resolve()) if transcripts else None, **kw)
 
 
@@ -242,7 +244,7 @@ def default_block(inputs: Sequence[Path], client: Any) -> int:
 def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path, rejects: Path, folder: bool,
                  progress: bool | None) -> LabelRun:
     """Both passes of :func:`label_files_dask` on ``client``; outputs renamed into place when complete."""
-    needed = {"model": str(Path(opts.model_dir or DEFAULT_MODEL_DIR) / "model.npz")}
+    needed = {"model": str(Path(opts.model_dir) / "model.npz")} if opts.model_dir else {}
     # paths as given (relative ones resolve against each worker's working directory), as the tasks open them
     needed.update({f"input {path}": path for path in dict.fromkeys(p.path for p in parts)})
     if opts.transcripts:
