@@ -104,7 +104,8 @@ def _csv_parts(path: Path, block: int, columns: dict[str, str] | None) -> list[P
 
     Record ends are found by the csv module itself, fed the file line by line, so a quoted
     field with newlines is never cut and an unreadable row ends where the reader resumes.
-    Costs one pass of the CSV parser over the file in this process (~1 s per 100 MB).
+    Costs one pass of the CSV parser over the file in this process (5 s for a 106 MB CSV on the
+    project's busy 2-core machine, 2026-12-01).
     """
     with open(path, "rb") as fh:
         first = fh.read(65536)
