@@ -41,7 +41,7 @@ from pipeline.io.writers import (PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, Re
 from pipeline.label.dask_tasks import KEY_COLUMNS, Options, PartResult, duplicates, label_part, part_keys
 from pipeline.label.run import LabelRun
 from pipeline.label.workers import CHUNK_SIZE
-from pipeline.model.artefact import read_meta
+from pipeline.model.artefact import META_FILE, read_meta
 
 log = logging.getLogger(__name__)
 MIN_BLOCK_BYTES = 1 << 20
@@ -76,6 +76,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         raise PipelineError(f"cannot connect to the Dask scheduler {scheduler!r} ({exc}). Pass its address "
                             "(tcp://HOST:8786) or scheduler file, or omit --scheduler for a local cluster.") from exc
     try:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise PipelineError(f"the Dask scheduler {scheduler!r} has no workers (waited 60 s). Start some with "
+                                f"'dask worker {scheduler} --nthreads 1'.") from None
         _check_workers(client)
         yield client
     finally:
@@ -244,7 +249,7 @@ def default_block(inputs: Sequence[Path], client: Any) -> int:
 def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path, rejects: Path, folder: bool,
                  progress: bool | None) -> LabelRun:
     """Both passes of :func:`label_files_dask` on ``client``; outputs renamed into place when complete."""
-    needed = {"model": str(Path(opts.model_dir) / "model.npz")} if opts.model_dir else {}
+    needed = {"model": str(Path(opts.model_dir) / META_FILE)} if opts.model_dir else {}
     # paths as given (relative ones resolve against each worker's working directory), as the tasks open them
     needed.update({f"input {path}": path for path in dict.fromkeys(p.path for p in parts)})
     if opts.transcripts:
