@@ -179,3 +179,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(cluster,
     assert killed, "no labelling task was seen running"
     assert run.stats.read == run.labelled + run.stats.rejected
     _assert_same(tmp_path / "local.jsonl", tmp_path / "dask.jsonl")
+
+
+def test_scheduler_file_connects_to_the_cluster(cluster, tmp_path):
+    from pipeline.label.dask_engine import dask_client
+
+    path = tmp_path / "scheduler.json"
+    path.write_text(json.dumps({"address": cluster.scheduler.address}), encoding="utf-8")
+    with dask_client(str(path)) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
