@@ -75,7 +75,8 @@ def label(
     workers: Annotated[Optional[int], typer.Option(
         help="Worker processes labelling chunks in parallel (each loads the model once; output order unchanged). "
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
-             "1 labels in this process.",
+             "1 labels in this process. With --engine dask and no --scheduler: the LocalCluster's worker processes "
+             "(default: one per CPU).",
         show_default=False, min=1)] = None,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
@@ -96,7 +97,8 @@ def label(
         if _engine(engine) == "dask":
             from pipeline.label.dask_engine import label_files_dask
 
-            run = label_files_dask(inputs, output, scheduler=scheduler, partitions=partitions, **kw)
+            run = label_files_dask(inputs, output, scheduler=scheduler, partitions=partitions, workers=workers,
+                                       **kw)
         else:
             run = label_files(inputs, output, workers=workers, **kw)
     except PipelineError as exc:

@@ -63,9 +63,17 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        with LocalCluster(n_workers=workers or machine_workers(), threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client
+        # distributed logs every start and stop at INFO (and a slow worker exit as a WARNING) through
+        # the CLI's handler; LocalCluster's silence_logs is undone before the last of them
+        quiet = logging.getLogger("distributed")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            with LocalCluster(n_workers=workers or machine_workers(), threads_per_worker=1, processes=True,
+                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                yield client
+        finally:
+            quiet.setLevel(level)
         return
     try:
         if Path(scheduler).is_file():
@@ -215,13 +223,14 @@ def label_files_dask(inputs: Sequence[Path], output: Path, *, model_dir: Path | 
                      rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
                      columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                      progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                     scheduler: str | None = None, partitions: int | None = None,
+                     scheduler: str | None = None, partitions: int | None = None, workers: int | None = None,
                      client: Any = None) -> LabelRun:
     """:func:`pipeline.label.run.label_files` on Dask: same records, rejects and counts.
 
     ``output`` without a file extension (.jsonl, .csv, .parquet) is a folder of
     ``part-NNNNN.parquet`` files, one per partition, with ``_SUCCESS`` written last.
-    ``client``: an existing ``distributed.Client`` (``scheduler`` is then ignored).
+    ``client``: an existing ``distributed.Client`` (``scheduler`` is then ignored); ``workers``:
+    processes of the ``LocalCluster`` started when neither is given (default: one per CPU).
     """
     output = Path(output)
     folder = output.is_dir() or not output.suffix
@@ -230,7 +239,7 @@ def label_files_dask(inputs: Sequence[Path], output: Path, *, model_dir: Path | 
     opts = _options(model_dir, columns=columns, fmt=fmt, transcripts=transcripts, chunk_size=chunk_size,
                     explain=explain, top_k=top_k)
     if client is None:
-        with dask_client(scheduler) as own:
+        with dask_client(scheduler, None if scheduler else workers) as own:
             parts = plan_parts(inputs, fmt, columns, block_bytes=default_block(inputs, own), partitions=partitions)
             return _label_parts(own, parts, opts, output, rejects, folder, progress)
     parts = plan_parts(inputs, fmt, columns, block_bytes=default_block(inputs, client), partitions=partitions)
