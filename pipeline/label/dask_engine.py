@@ -55,6 +55,28 @@ def machine_workers() -> int:
         return os.cpu_count() or 1
 
 
+class _DistributedNoise(logging.Filter):
+    """Drops ``distributed``'s records below ERROR: it logs every start and stop of the cluster at
+    INFO, and a worker slow to exit as a WARNING, through the handlers of whoever configured
+    logging (the CLI); LocalCluster's ``silence_logs`` is undone before the last of them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.name.startswith("distributed")
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    noise = _DistributedNoise()
+    handlers = list(logging.root.handlers)
+    for handler in handlers:
+        handler.addFilter(noise)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(noise)
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: of the cluster at ``scheduler`` (an address such as
@@ -63,17 +85,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        # distributed logs every start and stop at INFO (and a slow worker exit as a WARNING) through
-        # the CLI's handler; LocalCluster's silence_logs is undone before the last of them
-        quiet = logging.getLogger("distributed")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)
-        try:
-            with LocalCluster(n_workers=workers or machine_workers(), threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-                yield client
-        finally:
-            quiet.setLevel(level)
+        with _quiet_distributed(), LocalCluster(n_workers=workers or machine_workers(), threads_per_worker=1,
+                                                processes=True, dashboard_address=None,
+                                                silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
         return
     try:
         if Path(scheduler).is_file():
