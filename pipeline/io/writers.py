@@ -43,7 +43,8 @@ def output_kind(path: Path) -> str:
         return "csv"
     if ext in (".parquet", ".pq"):
         return "parquet"
-    raise PipelineError(f"{path}: unknown output type {ext or '(no extension)'!r}. Use .jsonl, .csv or .parquet.")
+    raise PipelineError(f"{path}: unknown output type {ext or '(no extension)'!r}. Use .jsonl, .csv or .parquet "
+                        "(or, with --engine dask, a folder for partitioned Parquet).")
 
 
 def flat_row(rec: dict[str, Any]) -> dict[str, Any]:
