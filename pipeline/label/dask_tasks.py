@@ -52,6 +52,8 @@ class Options:
     chunk_size: int = 10_000
     explain: bool = False
     top_k: int | None = None
+    #: a run's transcript index is built once per worker and run (files may change between runs)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -80,17 +82,21 @@ def worker_model(model_dir: str | None, sha256: str) -> Any:
                     raise ModelFileError(f"{model_dir}: the model on worker {os.uname().nodename} (sha256 "
                                          f"{str(meta.get('model_sha256'))[:12]}…) is not the one the run started with "
                                          f"({sha256[:12]}…). Install the same model folder on every worker.")
+                _MODELS.clear()  # a long-lived worker keeps only the model of the current run
                 _MODELS[sha256] = model
     return model
 
 
-def _attacher(transcripts: str | None) -> TranscriptAttacher | None:
+def _attacher(transcripts: str | None, run_id: str) -> TranscriptAttacher | None:
+    """The run's transcript index, built once per worker (and rebuilt for a later run)."""
     if not transcripts:
         return None
+    key = f"{run_id}:{transcripts}"
     with _LOCK:
-        if transcripts not in _ATTACHERS:
-            _ATTACHERS[transcripts] = TranscriptAttacher(Path(transcripts))
-        return _ATTACHERS[transcripts]
+        if key not in _ATTACHERS:
+            _ATTACHERS.clear()
+            _ATTACHERS[key] = TranscriptAttacher(Path(transcripts))
+        return _ATTACHERS[key]
 
 
 def _attach(attacher: TranscriptAttacher, item: dict[str, Any], stats: IngestStats) -> None:
@@ -114,7 +120,7 @@ def _checked(part: Part | pd.DataFrame, index: int, opts: Options, stats: Ingest
 
     ``position`` counts every item the reader yields, so both passes agree on it.
     """
-    attacher = _attacher(opts.transcripts)
+    attacher = _attacher(opts.transcripts, opts.run_id)
     for pos, item in enumerate(_read(part, index, opts)):
         stats.read += 1
         if isinstance(item, Reject):
