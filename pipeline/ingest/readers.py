@@ -75,7 +75,8 @@ def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str,
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
         return _ITEM_MAPPERS[kind](obj)
-    assert mapping is not None
+    if mapping is None:  # generic JSON needs a column mapping; callers always pass one
+        raise ValueError(f"no column mapping for {kind!r} records")
     return apply_mapping(obj, mapping)
 
 

@@ -27,6 +27,7 @@ from scipy import sparse as sp
 from scipy.special import expit
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
 from pipeline.features.preprocess import PostPreprocessor, token_text
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
@@ -183,12 +184,15 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         X = list(X) if not hasattr(X, "iloc") else X
         Y = to_indicator(y, tuple(self.classes_))
         if Y.shape != (len(X), len(self.classes_)):
-            raise ValueError(f"y must have one row per post and {len(self.classes_)} label columns. "
-                             f"Got shape {Y.shape} instead.")
+            raise TrainingDataError(where="training data", problem=f"labels of shape {Y.shape} for {len(X)} posts",
+                                    valid=f"one row per post and {len(self.classes_)} label columns",
+                                    todo="Pass one label list (or indicator row) per post")
+        need = max(2, self.calibration_folds)
         for j, name in enumerate(self.classes_):
-            if Y[:, j].sum() < max(2, self.calibration_folds):
-                raise ValueError(f"label {name!r} has {int(Y[:, j].sum())} positive posts; "
-                                 f"need at least {max(2, self.calibration_folds)} to train")
+            if Y[:, j].sum() < need:
+                raise TrainingDataError(where="training data", problem=f"label {name!r} has too few positive posts",
+                                        seen=int(Y[:, j].sum()), valid=f"at least {need}",
+                                        todo=f"Annotate more posts with {name}")
         # Pre-compute features input once: tokenisation is the costly step.
         prep = self._prep().fit(X)
         prepped = prep.transform(X)
