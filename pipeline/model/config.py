@@ -30,5 +30,6 @@ def load_config(path: Path | None) -> dict[str, Any]:
 
 
 def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["classifier"].items()}  # TOML arrays
+    params: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v  # TOML arrays
+                              for k, v in cfg["classifier"].items()}
     return StrategyClassifier(**params, random_state=cfg["seed"])
