@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,8 @@ from pipeline.schema import labels
 log = logging.getLogger(__name__)
 #: Clusters with more actors than this add no rows to the actor-pair table (pairs grow as n²).
 MAX_PAIR_ACTORS = 200
+#: A text made only of hashtags/mentions: weaker evidence of coordination than shared wording.
+_HASHTAGS_ONLY = re.compile(r"^(?:[#@][^\s#@]+\s*)+$")
 
 
 @dataclass
@@ -52,7 +55,7 @@ def _text_rows(frame: pd.DataFrame, fields: tuple[str, ...], min_chars: int) -> 
     for f in fields:
         col = frame[f] if f in frame else pd.Series([None] * len(frame), dtype=object)
         present = col.notna()
-        lengths = col.str.len().fillna(0)
+        lengths = col.fillna("").str.len()
         counts["texts_empty"] += int((~present).sum())
         counts["texts_boilerplate"] += int((present & (lengths == 0)).sum())
         counts["texts_short"] += int((present & (lengths > 0) & (lengths < min_chars)).sum())
@@ -151,6 +154,7 @@ def _describe(rows: pd.DataFrame, frame: pd.DataFrame, uniques: Any, sig: np.nda
         rec = {"run": run, "score": round(score, 3), "actors": len(actors), "posts": len(g),
                "first": first, "last": last, "spread_hours": round(spread_h, 2),
                "mean_similarity": round(mean_sim, 3), "text": uniques[rep.loc[run]],
+               "hashtags_only": bool(_HASHTAGS_ONLY.match(uniques[rep.loc[run]])),
                "fields": ";".join(sorted(g["field"].unique())),
                "actor_list": "; ".join(f"{a} ({t or 'unknown'}, {c or '?'})" for a, t, c in
                                        zip(actors["actor"], actors["actor_type"], actors["country"])),
@@ -207,7 +211,7 @@ def actor_pairs(members: pd.DataFrame, max_actors: int = MAX_PAIR_ACTORS) -> tup
 def _empty() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     names = labels()
     clusters = pd.DataFrame(columns=["cluster_id", "score", "actors", "posts", "first", "last", "spread_hours",
-                                     "mean_similarity", "text", "fields", "actor_list", "actor_types", "countries",
+                                     "mean_similarity", "text", "hashtags_only", "fields", "actor_list", "actor_types", "countries",
                                      "strategies", *[f"{n}_posts" for n in names], "no_strategy_posts"])
     members = pd.DataFrame(columns=["cluster_id", "post_id", "actor", "actor_name", "actor_type", "country", "time",
                                     "field", "similarity", "text", "labels", "source"])

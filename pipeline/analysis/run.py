@@ -43,6 +43,12 @@ class AnalysesRun:
     written: dict[str, Path] = field(default_factory=dict)
 
 
+def span_text(window: timedelta) -> str:
+    """30 days → '30 days'; 48 hours → '48 hours'."""
+    hours = window.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 24 and hours % 24 == 0 else f"{hours:g} hours"
+
+
 def _pct(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
@@ -61,7 +67,7 @@ def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> 
         total = r[r["level"] == "all"].head(1)
         nb = int(total["posts_before"].sum()) if len(total) else 0
         na = int(total["posts_after"].sum()) if len(total) else 0
-        intro = (f"{ev.day:%Y-%m-%d}{' — ' + ev.description if ev.description else ''}. Before = the {window.days or window} "
+        intro = (f"{ev.day:%Y-%m-%d}{' — ' + ev.description if ev.description else ''}. Before = the {span_text(window)} "
                  f"before 00:00 UTC that day ({nb:,} posts), after = the same length from then ({na:,} posts). "
                  "Difference = after − before in percentage points with a 95% interval; ✱ where it excludes 0.")
         note = ""
@@ -73,7 +79,7 @@ def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> 
         if len(shown) and nb + na:
             both = shown[(shown["posts_before"] > 0) | (shown["posts_after"] > 0)]
             charts.append((f"{ev.name}: posts and strategy shares before vs after, per actor type",
-                           event_chart(both, names, f"{ev.name} ({ev.day:%Y-%m-%d}), window {window.days or window} days")))
+                           event_chart(both, names, f"{ev.name} ({ev.day:%Y-%m-%d}), window {span_text(window)}")))
         flagged = r[(r["level"] == "actor") & r["significant"]].head(50)
         table = pd.concat([shown, flagged.assign(group="actor " + flagged["group"])])
         blocks.append(Block(
