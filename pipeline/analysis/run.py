@@ -103,6 +103,10 @@ def adoption_blocks(trends: pd.DataFrame, adopters: pd.DataFrame, lags: pd.DataF
         notes.append("trend adoption: no hashtag of posts labelled trend_participation was used by two or more "
                      "actors (reach hashtags such as #fyp excluded); the sample is too small to follow a trend. "
                      "Name trends with --trend or use a larger export.")
+    elif not ((trends["official_adopters"] > 0) & (trends["creator_adopters"] > 0)).any():
+        notes.append("trend adoption: no trend here was joined by both an official account and a creator, so "
+                     "whether officials led or followed cannot be told; register the actors' types "
+                     "(actors_template.toml, --actors) or use a larger export.")
     png = adoption_chart(adopters, "Adoption of each trend: days after its first sighting, by actor type")
     intro = ("Trends are hashtags of posts labelled trend_participation (reach hashtags left out). First sighting = "
              "the earliest such post; lag = days from then to each actor's first such post. Official accounts: "
