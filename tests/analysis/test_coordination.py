@@ -111,11 +111,15 @@ def test_boilerplate_is_left_out():
 
 def test_signatures_equal_datasketch_minhash():
     texts = ["the same words in a row", "完全に別の日本語の文章です", "abc"]
-    X, sig = shingle_hashes(texts), signatures(texts)
+    (hashes, indptr), sig = shingle_hashes(texts), signatures(texts)
+    assert list(np.diff(indptr)) == [19, 9, 1]  # n-grams per text, none across texts
     for r in range(len(texts)):
         m = MinHash(num_perm=64, seed=1, hashfunc=lambda x: x, scheme="affine32")
-        m.update_batch(list(X.indices[X.indptr[r]:X.indptr[r + 1]].astype(np.uint32)))
+        m.update_batch(list(hashes[indptr[r]:indptr[r + 1]]))
         assert (m.hashvalues == sig[r]).all()
+    # equal 5-grams hash equally wherever they are
+    h2, ip2 = shingle_hashes(["xx the same", "the same yy"])
+    assert set(h2[ip2[0]:ip2[1]]) & set(h2[ip2[1]:ip2[2]])
 
 
 def test_outputs_neutralise_formulas_and_escape_html(tmp_path):
