@@ -74,14 +74,18 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--planted", type=int, default=50)
     ap.add_argument("--keep", type=Path, help="Work in this folder and keep the files (default: a temporary one).")
+    ap.add_argument("--reuse", action="store_true", help="Reuse labelled.jsonl already in --keep (same --posts).")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_coord_"))
     work.mkdir(parents=True, exist_ok=True)
     data = work / "labelled.jsonl"
     t = time.perf_counter()
-    generate(data, args.posts, args.planted)
-    print(f"generated {args.posts:,} background + planted posts ({data.stat().st_size / 1e6:.0f} MB) "
-          f"in {time.perf_counter() - t:.0f} s")
+    if args.reuse and data.is_file():
+        print(f"reusing {data} ({data.stat().st_size / 1e6:.0f} MB)")
+    else:
+        generate(data, args.posts, args.planted)
+        print(f"generated {args.posts:,} background + planted posts ({data.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - t:.0f} s")
     cmd = [str(ROOT / ".venv" / "bin" / "tiktok-diplomacy"), "coordination", str(data), "-o", str(work / "out")]
     peak = run_sampled(cmd)
     print(f"coordination: {peak.seconds:.1f} s, peak PSS {peak.pss_mb:,.0f} MB (RSS {peak.rss_mb:,.0f} MB), "

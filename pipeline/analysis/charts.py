@@ -102,7 +102,8 @@ def adoption_chart(adopters: pd.DataFrame, title: str, max_trends: int = 15) -> 
             ax.scatter(s["lag_days"], [ypos[t] for t in s["trend"]], color=colour, label=atype, s=30, alpha=0.8,
                        edgecolors="white")
         ax.set_yticks(list(ypos.values()), [f"#{t}" for t in ypos])
-        ax.set_xlabel("days after the trend's first sighting in the data")
+        ax.set_xscale("symlog", linthresh=1)  # minutes and months on one axis
+        ax.set_xlabel("days after the trend's first sighting in the data (log scale above 1 day)")
         ax.set_title(title, loc="left")
         fig.legend(loc="outside lower center", ncol=min(len(colours), 5), frameon=False, fontsize=8)
 
