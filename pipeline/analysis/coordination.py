@@ -211,8 +211,9 @@ def actor_pairs(members: pd.DataFrame, max_actors: int = MAX_PAIR_ACTORS) -> tup
 def _empty() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     names = labels()
     clusters = pd.DataFrame(columns=["cluster_id", "score", "actors", "posts", "first", "last", "spread_hours",
-                                     "mean_similarity", "text", "hashtags_only", "fields", "actor_list", "actor_types", "countries",
-                                     "strategies", *[f"{n}_posts" for n in names], "no_strategy_posts"])
+                                     "mean_similarity", "text", "hashtags_only", "fields", "actor_list",
+                                     "actor_types", "countries", "strategies", *[f"{n}_posts" for n in names],
+                                     "no_strategy_posts"])
     members = pd.DataFrame(columns=["cluster_id", "post_id", "actor", "actor_name", "actor_type", "country", "time",
                                     "field", "similarity", "text", "labels", "source"])
     pairs = pd.DataFrame(columns=["actor_a", "actor_b", "clusters", "first", "last", "cluster_ids", "type_a",

@@ -139,8 +139,8 @@ def _chunk_frame(chunk: list[Mapping[str, Any]], path: Path, names: tuple[str, .
     for name in names:
         cols[name] = np.array([name in s for s in label_sets], dtype=bool)
     if hashtags:
-        cols["hashtags"] = [sorted({t.strip().lstrip("#").strip().lower() for t in list_field(r.get("hashtags"))} - {""})
-                            for r in rows]
+        cols["hashtags"] = [sorted({t.strip().lstrip("#").strip().lower() for t in list_field(r.get("hashtags"))}
+                                   - {""}) for r in rows]
     for key, fn in (texts or {}).items():
         cols[key] = pd.Series([fn(r) for r in rows], dtype=object)
     frame = pd.DataFrame(cols)

@@ -6,7 +6,7 @@ Files added to the report directory::
     trend_adoption.csv / .parquet     per trend: first sighting, adopters, who led
     trend_adopters.csv / .parquet     per trend and actor, in adoption order, with the lag
     trend_lags.csv / .parquet         per trend and actor type: first/median/last lag
-    charts/event_<n>.png, charts/trend_adoption.png
+    analysis_charts/event_<n>.png, analysis_charts/trend_adoption.png
     analyses.html / analyses.md       the sections "Before/after events" and "Trend adoption"
 """
 
@@ -67,7 +67,8 @@ def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> 
         total = r[r["level"] == "all"].head(1)
         nb = int(total["posts_before"].sum()) if len(total) else 0
         na = int(total["posts_after"].sum()) if len(total) else 0
-        intro = (f"{ev.day:%Y-%m-%d}{' — ' + ev.description if ev.description else ''}. Before = the {span_text(window)} "
+        about = f" — {ev.description}" if ev.description else ""
+        intro = (f"{ev.day:%Y-%m-%d}{about}. Before = the {span_text(window)} "
                  f"before 00:00 UTC that day ({nb:,} posts), after = the same length from then ({na:,} posts). "
                  "Difference = after − before in percentage points with a 95% interval; ✱ where it excludes 0.")
         note = ""
@@ -91,7 +92,8 @@ def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> 
               f"{_pct(g.share_after)} ({_pct(g.after_ci_low)}–{_pct(g.after_ci_high)})",
               f"{_signed(g.difference)} ({_signed(g.diff_ci_low)} to {_signed(g.diff_ci_high)})",
               "✱" if g.significant else ""] for g in table.itertuples(index=False)],
-            note=note or "Actor rows are listed only where the interval excludes 0; every actor is in event_windows.csv.",
+            note=note or ("Actor rows are listed only where the interval excludes 0; every actor is in "
+                          "event_windows.csv."),
             flag_column=7))
     return blocks, notes
 
@@ -142,8 +144,8 @@ def write_analyses(labelled: Path, out_dir: Path, registry: Registry, events: li
             ev_blocks, notes = event_blocks(rows, events, window)
             for i, block in enumerate(ev_blocks, start=1):
                 for _, png in block.charts:
-                    written[f"charts/event_{i}.png"] = atomic_write(out_dir / "charts" / f"event_{i}.png",
-                                                                    lambda t, png=png: t.write_bytes(png))
+                    name = f"analysis_charts/event_{i}.png"
+                    written[name] = atomic_write(out_dir / name, lambda t, png=png: t.write_bytes(png))
             blocks += ev_blocks
             flagged = rows[rows["significant"] & (rows["level"] != "actor")]
             lines.append(f"{len(events)} events: {len(flagged)} actor-type/overall strategy shares changed (95% "
@@ -155,8 +157,8 @@ def write_analyses(labelled: Path, out_dir: Path, registry: Registry, events: li
         written.update(write_table(lags, out_dir, "trend_lags"))
         ad_blocks, notes = adoption_blocks(table, adopters, lags)
         for _, png in ad_blocks[0].charts:
-            written["charts/trend_adoption.png"] = atomic_write(out_dir / "charts" / "trend_adoption.png",
-                                                                lambda t: t.write_bytes(png))
+            name = "analysis_charts/trend_adoption.png"
+            written[name] = atomic_write(out_dir / name, lambda t, png=png: t.write_bytes(png))
         blocks += ad_blocks
         lines.append(f"trend adoption: {len(table)} trends followed")
         lines += [f"note: {n}" for n in notes]

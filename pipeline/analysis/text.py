@@ -13,17 +13,17 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: Generic "reach" hashtags that say nothing about the content (lower-case, without '#').
 REACH_HASHTAGS = frozenset({
-    "fyp", "fy", "fyp シ", "fypシ", "fypシ゚viral", "foryou", "foryoupage", "foryourpage", "fypage", "fypp", "viral",
-    "viralvideo", "viraltiktok", "tiktokviral", "trending", "trend", "tiktok", "xyzbca", "explore", "explorepage",
-    "capcut", "parati", "paratii", "pourtoi", "pt", "perte", "fürdich", "fur", "fy fyp", "おすすめ",
-    "おすすめにのりたい", "おすすめのりたい", "バズれ", "バズりたい", "tiktok教室", "fypviral", "foru", "4u", "4you",
+    "fyp", "fy", "fypシ", "fypシ゚viral", "foryou", "foryoupage", "foryourpage", "fypage", "fypp", "fypviral",
+    "viral", "viralvideo", "viraltiktok", "tiktokviral", "trending", "trend", "tiktok", "xyzbca", "explore",
+    "explorepage", "capcut", "parati", "paratii", "pourtoi", "perte", "fürdich", "foru", "4u", "4you",
+    "おすすめ", "おすすめにのりたい", "おすすめのりたい", "バズれ", "バズりたい",
 })
 #: Text fields of a labelled post that coordination can compare.
 TEXT_FIELDS = ("caption", "on_screen_text", "transcript")
@@ -63,7 +63,7 @@ def normalise(text: Any) -> str | None:
     return t if _WORD.search(t) else ""
 
 
-def text_getter(field: str) -> "callable[[Mapping[str, Any]], str | None]":
+def text_getter(field: str) -> Callable[[Mapping[str, Any]], str | None]:
     """A function of a labelled record returning its normalised ``field`` (for :func:`load_posts`)."""
 
     def get(rec: Mapping[str, Any]) -> str | None:

@@ -75,7 +75,7 @@ def test_named_trends_and_page(posts, tmp_path):
     run = write_analyses(posts[1], tmp_path, REG, [], pd.Timedelta(days=30).to_pytimedelta())
     html = run.page.read_text(encoding="utf-8")
     assert "#cranechallenge" in html and "creators led" in html
-    assert (tmp_path / "charts" / "trend_adoption.png").is_file()
+    assert (tmp_path / "analysis_charts" / "trend_adoption.png").is_file()
     assert pd.read_csv(tmp_path / "trend_adopters.csv")["lag_days"].tolist() == [0.0, 2.0, 4.5, 10.0, 0.0, 1.0]
 
 

@@ -18,7 +18,8 @@ SHIFT, NULL = Event("Summit", pd.Timestamp("2024-06-01").date()), Event("Nothing
 def _posts(actor, start, n, crisis_every):
     """n posts, one per 6 hours from ``start``; every ``crisis_every``-th one labelled crisis_messaging."""
     t0 = pd.Timestamp(start, tz="UTC")
-    return [{"post_id": f"{actor}-{start}-{i}", "actor": actor, "created_at": (t0 + pd.Timedelta(hours=6 * i)).isoformat(),
+    return [{"post_id": f"{actor}-{start}-{i}", "actor": actor,
+             "created_at": (t0 + pd.Timedelta(hours=6 * i)).isoformat(),
              "labels": ["crisis_messaging"] if i % crisis_every == 0 else [], "scores": {}} for i in range(n)]
 
 
@@ -88,7 +89,7 @@ def test_report_cli_with_events(labelled, tmp_path):
     rows = pd.read_csv(out / "event_windows.csv")
     assert rows[rows["significant"]]["event"].unique().tolist() == ["Summit"]
     html = (out / "analyses.html").read_text(encoding="utf-8")
-    assert "Event: Summit" in html and "Trend adoption" in html and (out / "charts" / "event_1.png").is_file()
+    assert "Event: Summit" in html and "Trend adoption" in html and (out / "analysis_charts" / "event_1.png").is_file()
     bad = CliRunner().invoke(app, ["report", str(labelled), "-o", str(tmp_path / "x"), "--event", "Summit"])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
     bad = CliRunner().invoke(app, ["report", str(labelled), "-o", str(tmp_path / "x"), "--events",
