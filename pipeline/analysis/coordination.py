@@ -100,7 +100,8 @@ def find_clusters(posts: PostTable, *, window: timedelta = timedelta(hours=48), 
     rows["text_id"] = text_codes
     rows["family"] = groups[text_codes]
     rows["actor"] = frame["actor"].to_numpy()[rows["row"].to_numpy()]
-    rows["time"] = frame["time"].to_numpy()[rows["row"].to_numpy()]
+    # naive UTC datetime64: tz-aware columns turn into object arrays of Timestamps in NumPy
+    rows["time"] = frame["time"].dt.tz_convert(None).to_numpy()[rows["row"].to_numpy()]
     # only families that can reach min_actors at all go on to the time split
     n_actors = rows.groupby("family")["actor"].nunique()
     rows = rows[rows["family"].isin(n_actors.index[n_actors >= min_actors])]
@@ -137,7 +138,7 @@ def _describe(rows: pd.DataFrame, frame: pd.DataFrame, uniques: Any, sig: np.nda
     members = pd.DataFrame({
         "run": rows["run"].to_numpy(), "post_id": src["post_id"].to_numpy(), "actor": src["actor"].to_numpy(),
         "actor_name": src["actor_name"].to_numpy(), "actor_type": src["actor_type"].astype(str).to_numpy(),
-        "country": src["country"].astype(str).to_numpy(), "time": src["time"].to_numpy(),
+        "country": src["country"].astype(str).to_numpy(), "time": src["time"].reset_index(drop=True),
         "field": rows["field"].to_numpy(), "similarity": rows["similarity"].round(3).to_numpy(),
         "text": [uniques[i] for i in rows["text_id"].to_numpy()],
         "labels": [";".join(n for n in names if r[n]) for r in src[list(names)].to_dict("records")],

@@ -95,3 +95,10 @@ def test_report_cli_with_events(labelled, tmp_path):
     bad = CliRunner().invoke(app, ["report", str(labelled), "-o", str(tmp_path / "x"), "--events",
                                    str(tmp_path / "missing.toml")])
     assert bad.exit_code == 1 and "missing.toml" in bad.output
+
+
+def test_demo_events_file_reads():
+    from pipeline.report.registry import CONFIG_DIR
+
+    events = read_events(CONFIG_DIR.parent / "samples" / "demo" / "events.toml")
+    assert [e.day.isoformat() for e in events] == ["2023-05-19", "2023-08-24"]
