@@ -28,10 +28,14 @@ demo: $(VENV)/.installed
 	@mkdir -p out/demo
 	$(BIN)/tiktok-diplomacy label $(DEMO_INPUTS) --transcripts samples/demo/transcripts \
 		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl
-	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report
+	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report --events samples/demo/events.toml --window 30d
+	$(BIN)/tiktok-diplomacy coordination out/demo/labelled.jsonl -o out/demo/coordination --window 48h
 	@echo ""
 	@echo "Demo done. Labelled posts: out/demo/labelled.jsonl (rejects: out/demo/rejects.jsonl)"
 	@echo "Per-actor report: out/demo/report/"
+	@echo "Event windows and trend adoption: out/demo/report/analyses.html (the sample is too small for the"
+	@echo "  event windows to show a change: under 30 dated posts in each window; the page says so)"
+	@echo "Coordinated posting: out/demo/coordination/coordination.html"
 
 # Everything CI checks: the whole test suite, lint and types, and the wheel installed outside the repo.
 test: $(VENV)/.installed-dev

@@ -181,11 +181,22 @@ def report(
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
+    event: Annotated[Optional[list[str]], typer.Option("--event", help="An event for before/after windows: "
+                                                       "'NAME=YYYY-MM-DD' (repeatable).")] = None,
+    events: Annotated[Optional[Path], typer.Option("--events", help="Events from a TOML or CSV file (name, date, "
+                                                   "optional description).", dir_okay=False)] = None,
+    window: Annotated[str, typer.Option("--window", help="Length of the windows before and after each event: "
+                                        "30d, 2w, 48h.")] = "30d",
+    trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Hashtag of a trend to follow in the trend "
+                                                       "adoption section (repeatable; default: found in the data).")
+                     ] = None,
 ) -> None:
     """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
+    from pipeline.cli.analysis import analysis_options, report_analyses
     from pipeline.report.run import report as run_report
 
+    planned = analysis_options(event, events, window)  # bad --event/--events/--window fail before any work
     try:
         run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
@@ -198,13 +209,16 @@ def report(
     typer.echo(f"HTML report: {run.written['report.html']}", err=True)
     typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
     typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
+    report_analyses(labelled, output, actors, planned, trend)
 
 
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (each keeps its heavy imports lazy)."""
+    from pipeline.cli.analysis import coordination
     from pipeline.cli.corpus import corpus_app
 
     app.add_typer(corpus_app, name="corpus")
+    app.command("coordination")(coordination)
 
 
 _register_subcommands()
