@@ -79,7 +79,9 @@ def label(
     except PipelineError as exc:
         _fail(str(exc))
         return
-    typer.echo(run.stats.summary(run.labelled), err=True)
+    typer.echo(run.stats.summary(run.labelled, run.rejects.name if run.rejects else None), err=True)
+    if run.stats.transcript_summary():
+        typer.echo(run.stats.transcript_summary(), err=True)
     if run.stats.without_text:
         typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
                    "(labelled from their flags only)", err=True)

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
@@ -266,12 +267,10 @@ def _json_stream(raw: bytes) -> list[Any] | None:
 def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
     """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
     with open_text(path) as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
+        first = fh.readline()  # no seek back: zstd streams cannot
         if delimiter is None:
-            first = sample.split("\n", 1)[0]
             delimiter = max((",", ";", "\t", "|"), key=first.count)
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        reader = csv.reader(chain([first], fh), delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
