@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline.schema import empty_post
+from pipeline.schema import empty_post, fold_tag
 
 _EMPTY_POST = empty_post()
 _LIST_FIELDS = tuple(k for k, v in _EMPTY_POST.items() if isinstance(v, list))
@@ -111,7 +111,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, list):
-        items = [str(v).strip().lstrip("#@").lower() for v in value if v is not None]
+        items = [fold_tag(str(v).strip().lstrip("#@")) for v in value if v is not None]
     else:
         text = str(value).strip()
         if text.startswith("["):
@@ -119,7 +119,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
                 return to_list(json.loads(text))
             except json.JSONDecodeError:
                 text = text.strip("[]").replace("'", "")
-        items = [t.strip().lstrip("#@").lower() for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
+        items = [fold_tag(t.strip().lstrip("#@")) for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
     # Spreadsheet exports write 0/nan/None for "no value".
     return list(dict.fromkeys([t for t in items if t and t not in _EMPTY_TOKENS]))
 
