@@ -16,6 +16,59 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
 
+#: Shown in --help; kept in step with pipeline.ingest.readers.FORMATS by tests/cli/test_main.py
+FORMAT_CHOICES = "research_api, zeeschuimer, tiktok_web, apify, ytdlp, jp_collector, csv, jsonl, json, parquet"
+#: Shown in --help; kept in step with pipeline.schema by tests/cli/test_main.py
+COLUMN_FIELDS = ("post_id, actor, created_at, caption, transcript, on_screen_text, hashtags, mentions, music, "
+                 "paid_partnership, is_ad, views, likes, shares, comments, language, actor_name, region, duet_from, "
+                 "stitch_from")
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help=f"Force the input format instead of detecting it: "
+                                                                   f"{FORMAT_CHOICES}.")]
+ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column or key (a.b for "
+                                                        f"nested JSON keys): FIELD=COLUMN, repeatable. Fields: {COLUMN_FIELDS}.")]
+TranscriptsOpt = Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, "
+                                                        "text) named by video id.", file_okay=False)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars or notes (errors and warnings only).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pipeline import __version__
+
+        typer.echo(f"tiktok-diplomacy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="",
+                                                help="Show the version and exit.")] = False) -> None:
+    """Classify TikTok posts by diplomacy communication strategy and report per actor."""
+
+
+def _quiet(quiet: bool) -> None:
+    from pipeline.io.progress import set_enabled
+
+    set_enabled(False if quiet else None)
+
+
+def _note(quiet: bool, message: str) -> None:
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _cap_workers(workers: int | None, quiet: bool) -> int | None:
+    """``--workers`` above the CPUs this process may use is capped (more would only compete), with a note."""
+    import os
+
+    if workers is None:
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers > cpus:
+        _note(quiet, f"note: --workers {workers} is more than the {cpus} CPUs available; using {cpus}")
+        return cpus
+    return workers
+
+
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 
@@ -50,12 +103,11 @@ def label(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
     model: ModelOpt = None,
     rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
-    transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
-                                                        file_okay=False)] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
-    column: Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column: FIELD=COLUMN (repeatable).")] = None,
+    transcripts: TranscriptsOpt = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
     chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
-    explain: Annotated[bool, typer.Option("--explain", help="Add per post and label the features that drove the "
+    explain: Annotated[bool, typer.Option("--explain", metavar="", help="Add per post and label the features that drove the "
                                                             "decision and the field they came from.")] = False,
     explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",
                                              min=1)] = 5,
@@ -64,6 +116,7 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from pipeline.errors import PipelineError
@@ -73,20 +126,22 @@ def label(
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     cols = _parse_columns(column)
+    _quiet(quiet)
+    workers = _cap_workers(workers, quiet)
     try:
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
                           columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
     except PipelineError as exc:
         _fail(str(exc))
         return
-    typer.echo(run.stats.summary(run.labelled, run.rejects.name if run.rejects else None), err=True)
+    _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
     if run.stats.transcript_summary():
-        typer.echo(run.stats.transcript_summary(), err=True)
+        _note(quiet, run.stats.transcript_summary())
     if run.stats.without_text:
-        typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
-                   "(labelled from their flags only)", err=True)
-    typer.echo(f"labelled posts: {run.output}", err=True)
-    typer.echo(f"rejects: {run.rejects}", err=True)
+        _note(quiet, f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
+                     "(labelled from their flags only)")
+    _note(quiet, f"labelled posts: {run.output}")
+    _note(quiet, f"rejects: {run.rejects}")
 
 
 @app.command()
@@ -96,11 +151,13 @@ def train(
     config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Also cross-validate the config with K folds and record the figures in the model card (0 = off).",
                                     min=0)] = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train the strategy classifier on annotated corpora and save a verified model directory."""
     from pipeline.errors import PipelineError
     from pipeline.train.run import train as run_train
 
+    _quiet(quiet)
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
     try:
@@ -130,8 +187,9 @@ def evaluate(
                                     min=0)] = 0,
     config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
-    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", help="With --cv, skip training spaCy's "
+    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", metavar="", help="With --cv, skip training spaCy's "
                                                     "textcat_multilabel on the same folds for comparison.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs,
     compared with keyword rules and (with --cv) spaCy's textcat_multilabel trained on the same folds."""
@@ -142,6 +200,7 @@ def evaluate(
 
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
+    _quiet(quiet)
     try:
         result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
                           spacy_baseline=not no_spacy_baseline)
@@ -182,11 +241,13 @@ def report(
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
+    quiet: QuietOpt = False,
 ) -> None:
     """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
     from pipeline.report.run import report as run_report
 
+    _quiet(quiet)
     try:
         run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:

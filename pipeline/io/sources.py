@@ -9,7 +9,7 @@ import lzma
 import re
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pipeline.errors import InputFileError
 
@@ -37,7 +37,7 @@ def open_binary(path: Path) -> BinaryIO:
     if path.is_dir():
         raise InputFileError(path, "is a folder, not a file", "Pass the export files inside it.")
     try:
-        fh: BinaryIO = open(path, "rb")
+        fh: BinaryIO = io.BufferedReader(_CountingFileIO(path))
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror})", "Check the file permissions.") from exc
     magic = fh.read(6)
@@ -79,6 +79,30 @@ def decode_head(head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
     return head.decode("utf-8", errors="replace")
+
+
+#: Bytes read from input files (before decompression) by this process, for progress bars.
+_bytes_read = [0]
+
+
+def bytes_read() -> int:
+    """Bytes read from input files so far (compressed size for compressed files)."""
+    return _bytes_read[0]
+
+
+class _CountingFileIO(io.FileIO):
+    """A file that adds what it reads to :func:`bytes_read` (one addition per buffered block)."""
+
+    def readinto(self, buffer: Any) -> int | None:
+        n = super().readinto(buffer)
+        if n:
+            _bytes_read[0] += n
+        return n
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        _bytes_read[0] += len(data)
+        return data
 
 
 def read_head(path: Path) -> bytes:

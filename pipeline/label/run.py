@@ -8,7 +8,6 @@ in this process or in :mod:`pipeline.label.workers`) and writes output and rejec
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -17,6 +16,8 @@ from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
+from pipeline.io.progress import bar as progress_bar
+from pipeline.io.sources import bytes_read
 from pipeline.io.writers import REJECT_FIELDS, RecordWriter
 from pipeline.label import workers as pool
 from pipeline.label.workers import CHUNK_SIZE
@@ -83,12 +84,10 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
         labelled_chunks = pool.label_in_process(chunks, load_model(model_dir)[0], explain, top_k)
     else:
         labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
+    # the bar's total is the inputs' size on disk, so it shows the time left from bytes read
+    total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
+    bar = progress_bar(total, "labelling", "B", show=progress, unit_scale=True, unit_divisor=1024)
+    start_bytes = bytes_read()
     labelled = 0
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
@@ -96,10 +95,10 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
                 rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
                 out.write(posts)
                 labelled += len(posts)
-                if bar is not None:
-                    bar.update(len(items))
+                # head reads during format detection count too: never past the total
+                bar.update(max(0, min(bytes_read() - start_bytes, total) - bar.n))
+                bar.set_postfix_str(f"{labelled:,} posts")
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
-        if bar is not None:
-            bar.close()
+        bar.close()
     return LabelRun(stats, labelled, output, rejects)

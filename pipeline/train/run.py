@@ -16,6 +16,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluation.baselines import keyword_baseline
 from pipeline.evaluation.cv import cross_validate_config
 from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
+from pipeline.io.progress import bar as progress_bar
 from pipeline.model.artefact import save_model
 from pipeline.model.card import write_model_card
 from pipeline.model.config import build_classifier, load_config
@@ -37,10 +38,12 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
     Y = to_indicator([r["labels"] for r in records], labels())
     start = time.perf_counter()
     clf = build_classifier(cfg)
-    try:
-        clf.fit(records, Y)
-    except ValueError as exc:
-        raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}. Annotate more posts.") from exc
+    # steps: features, each threshold-tuning fold, the final fit (StrategyClassifier.fit_steps)
+    with progress_bar(clf.fit_steps(), f"training on {len(records):,} posts", "step") as bar:
+        try:
+            clf.fit(records, Y, progress=bar.update)
+        except ValueError as exc:
+            raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}. Annotate more posts.") from exc
     seconds = time.perf_counter() - start
     metrics: dict[str, Any] = {}
     if clf.cv_probabilities_ is not None:
