@@ -116,6 +116,9 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        "--threshold", help="Replace a label's tuned decision threshold with one you validated: LABEL=VALUE "
+                            "(repeatable); recorded in the log and the output's provenance.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
@@ -129,8 +132,11 @@ def label(
     _quiet(quiet)
     workers = _cap_workers(workers, quiet)
     try:
+        from pipeline.model.thresholds import parse_thresholds
+
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
-                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
+                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
+                          thresholds=parse_thresholds(threshold))
     except PipelineError as exc:
         _fail(str(exc))
         return
@@ -140,6 +146,8 @@ def label(
     if run.stats.without_text:
         _note(quiet, f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
                      "(labelled from their flags only)")
+    if threshold:
+        _note(quiet, "decision thresholds used: " + ", ".join(f"{k}={v:g}" for k, v in (run.thresholds or {}).items()))
     _note(quiet, f"labelled posts: {run.output}")
     _note(quiet, f"rejects: {run.rejects}")
 

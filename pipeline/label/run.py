@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.errors import PipelineError
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
 from pipeline.io.progress import bar as progress_bar
 from pipeline.io.sources import bytes_read
@@ -32,14 +33,16 @@ class LabelRun:
     labelled: int
     output: Path
     rejects: Path | None
+    #: label → decision threshold used (the model's, or the user's with ``thresholds``)
+    thresholds: dict[str, float] | None = None
 
 
 
-def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
-                rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
+def label_files(inputs: Sequence[str | Path] | str | Path, output: str | Path, *, model_dir: str | Path | None = None,
+                rejects: str | Path | None = None, transcripts: str | Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                 progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                workers: int | None = 1) -> LabelRun:
+                workers: int | None = 1, thresholds: dict[str, float] | None = None) -> LabelRun:
     """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
     With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
@@ -54,6 +57,11 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
+    inputs = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(p) for p in inputs]
+    output = Path(output)
+    rejects = Path(rejects) if rejects is not None else None
+    transcripts = Path(transcripts) if transcripts is not None else None
+    model_dir = Path(model_dir) if model_dir is not None else None
     stats = IngestStats()
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
@@ -66,9 +74,11 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
     chunks = split()
-    if workers != 1:
-        # fail fast on a missing model directory; load_model (in each worker) verifies the rest
-        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
+    meta = read_meta(model_dir or DEFAULT_MODEL_DIR)  # fails fast on a missing model directory
+    used = {**(meta.get("thresholds") or {}), **(thresholds or {})}
+    if thresholds:
+        _check_thresholds(thresholds, meta)
+        log.info("decision thresholds set by the user: %s (all used: %s)", thresholds, used)
     if workers is None:
         workers = pool.default_workers()
         if workers > 1:
@@ -81,9 +91,12 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     if workers == 1:
         from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn only when labelling here
 
-        labelled_chunks = pool.label_in_process(chunks, load_model(model_dir)[0], explain, top_k)
+        from pipeline.model.thresholds import with_thresholds  # lazy: next to load_model
+
+        labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir)[0], thresholds),
+                                                explain, top_k)
     else:
-        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k)
+        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k, thresholds)
     # the bar's total is the inputs' size on disk, so it shows the time left from bytes read
     total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
     bar = progress_bar(total, "labelling", "B", show=progress, unit_scale=True, unit_divisor=1024)
@@ -101,4 +114,14 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
         bar.close()
-    return LabelRun(stats, labelled, output, rejects)
+    return LabelRun(stats, labelled, output, rejects, used or None)
+
+
+def _check_thresholds(thresholds: dict[str, float], meta: dict[str, Any]) -> None:
+    """Stop before reading any input when a ``--threshold`` names an unknown label or a bad value."""
+    known = list(meta.get("labels") or meta.get("thresholds") or [])
+    for name, value in thresholds.items():
+        if known and name not in known:
+            raise PipelineError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
+        if not 0.0 < float(value) < 1.0:
+            raise PipelineError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")
