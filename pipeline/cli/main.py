@@ -224,7 +224,8 @@ def evaluate(
     typer.echo(f"{result['mode']}: macro-F1 {result['macro_f1']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), "
                f"micro-F1 {result['micro_f1']:.3f} on {result['n_posts']} posts")
     for n, m in result["per_label"].items():
-        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']})")
+        left_out = "; no annotated post has it: left out of macro-F1" if m.get("in_macro_f1") is False else ""
+        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']}{left_out})")
     for key, title in (("keyword_baseline", "keyword baseline"), ("spacy_textcat", "spaCy textcat_multilabel")):
         b = result.get(key, {})
         if "macro_f1" in b:

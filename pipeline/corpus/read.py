@@ -76,6 +76,12 @@ def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
+def post_id_hash(post_id: object) -> str:
+    """First 16 hex digits of the sha256 of a post id: what a model stores of its training posts
+    (enough to recognise them at evaluation, without listing the ids themselves)."""
+    return hashlib.sha256(str(post_id).encode("utf-8")).hexdigest()[:16]
+
+
 def corpus_sha256(paths: Sequence[Path]) -> str:
     h = hashlib.sha256()
     for p in paths:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.corpus.read import corpus_sha256, read_corpus
+from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
 from pipeline.errors import PipelineError
 from pipeline.evaluation.baselines import keyword_baseline
 from pipeline.evaluation.cv import cross_validate_config
@@ -56,7 +56,9 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         "training_corpus": {"files": [str(p) for p in corpus_paths], "sha256": corpus_sha256(corpus_paths),
                             "n_posts": len(records),
                             "positives": {c: int(Y[:, j].sum()) for j, c in enumerate(labels())},
-                            "languages": dict(Counter(r.get("language") or "und" for r in records).most_common())},
+                            "languages": dict(Counter(r.get("language") or "und" for r in records).most_common()),
+                            # lets `evaluate` warn when evaluated posts were trained on (ids not kept)
+                            "post_id_sha256_16": sorted({post_id_hash(r.get("post_id")) for r in records})},
         "train_seconds": round(seconds, 1),
         "metrics": metrics,
     }
