@@ -13,21 +13,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli.options import (COLUMN_FIELDS, FORMAT_CHOICES, ColumnOpt, FormatOpt,  # noqa: F401 (re-exported)
+                                  TranscriptsOpt, parse_columns as _parse_columns)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
 
-#: Shown in --help; kept in step with pipeline.ingest.readers.FORMATS by tests/cli/test_main.py
-FORMAT_CHOICES = "research_api, zeeschuimer, tiktok_web, apify, ytdlp, jp_collector, csv, jsonl, json, parquet"
-#: Shown in --help; kept in step with pipeline.schema by tests/cli/test_main.py
-COLUMN_FIELDS = ("post_id, actor, created_at, caption, transcript, on_screen_text, hashtags, mentions, music, "
-                 "paid_partnership, is_ad, views, likes, shares, comments, language, actor_name, region, duet_from, "
-                 "stitch_from")
-FormatOpt = Annotated[Optional[str], typer.Option("--format", help=f"Force the input format instead of detecting it: "
-                                                                   f"{FORMAT_CHOICES}.")]
-ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column or key (a.b for "
-                                                        f"nested JSON keys): FIELD=COLUMN, repeatable. Fields: {COLUMN_FIELDS}.")]
-TranscriptsOpt = Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, "
-                                                        "text) named by video id.", file_okay=False)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars or notes (errors and warnings only).")]
 
 
@@ -76,24 +67,6 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directo
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
-
-
-def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
-    if not columns:
-        return None
-    out = {}
-    for c in columns:
-        field, sep, src = c.partition("=")
-        if not sep or not field.strip() or not src.strip():
-            raise typer.BadParameter(f"{c!r}: use FIELD=COLUMN, e.g. --column caption=description", param_hint="--column")
-        out[field.strip()] = src.strip()
-    from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
-
-    unknown = [f for f in out if f not in POST_FIELDS and f not in EXTRA_FIELDS]
-    if unknown:
-        raise typer.BadParameter(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(POST_FIELDS)}",
-                                 param_hint="--column")
-    return out
 
 
 @app.command()
