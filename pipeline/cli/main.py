@@ -147,14 +147,14 @@ def train(
         _fail(str(exc))
         return
     tc = meta["training_corpus"]
-    typer.echo(f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
-               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()), err=True)
+    _note(quiet, f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
+               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
     cvm = meta.get("metrics", {}).get("cross_validation")
     if cvm:
         lo, hi = cvm["bootstrap_ci"]["macro_f1"]
-        typer.echo(f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
-                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}", err=True)
-    typer.echo(f"model: {output}", err=True)
+        _note(quiet, f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}")
+    _note(quiet, f"model: {output}")
 
 
 @app.command()
@@ -235,13 +235,13 @@ def report(
     except PipelineError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"{run.posts} posts from {run.actors} actors", err=True)
+    _note(quiet, f"{run.posts} posts from {run.actors} actors")
     if run.unknown_actors:
-        typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
-                   f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
-    typer.echo(f"HTML report: {run.written['report.html']}", err=True)
-    typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
-    typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
+        _note(quiet, f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
+                   f"{run.written['actors_template.toml']} and pass it with --actors")
+    _note(quiet, f"HTML report: {run.written['report.html']}")
+    _note(quiet, f"Markdown summary: {run.written['summary.md']}")
+    _note(quiet, f"tables (CSV, Parquet, JSON): {run.out_dir}")
 
 
 def _register_subcommands() -> None:
