@@ -75,6 +75,7 @@ def load_posts(paths: Sequence[Path], *, exclude: set[str] | None = None, fmt: s
 
     ``fmt``, ``columns`` and ``transcripts`` apply to exports as in ``label`` (not to corpora).
     """
+    paths = [paths] if isinstance(paths, (str, Path)) else paths  # one file given as a str or Path
     out = LoadedPosts()
     exclude = exclude or set()
     seen: set[str] = set()

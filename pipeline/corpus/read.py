@@ -43,6 +43,7 @@ def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
         On malformed lines, missing or unknown labels, missing post ids, or the same post
         annotated differently.  Identical duplicates are dropped with the count logged.
     """
+    paths = [paths] if isinstance(paths, (str, Path)) else paths  # one file given as a str or Path
     seen: dict[str, dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
     for path in paths:

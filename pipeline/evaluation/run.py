@@ -46,6 +46,7 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
 
     Returns the metrics dict (also written to ``report_dir`` with report.md and report.html when given).
     """
+    corpus_paths = [corpus_paths] if isinstance(corpus_paths, (str, Path)) else list(corpus_paths)
     records = read_corpus(corpus_paths)
     Y = to_indicator([r["labels"] for r in records], labels())
     result: dict[str, Any] = {"corpus": [str(p) for p in corpus_paths], "corpus_sha256": corpus_sha256(corpus_paths)}

@@ -33,6 +33,7 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
     and the honest out-of-fold figures, with bootstrap intervals and the keyword baseline, are
     stored in ``meta.json`` and the model card.
     """
+    corpus_paths = [corpus_paths] if isinstance(corpus_paths, (str, Path)) else list(corpus_paths)
     cfg = load_config(config)
     records = read_corpus(corpus_paths)
     Y = to_indicator([r["labels"] for r in records], labels())

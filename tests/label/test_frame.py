@@ -59,3 +59,18 @@ def test_label_files_accepts_str_paths_and_records_thresholds(tmp_path, data_dir
     assert run.thresholds["trend_participation"] == 0.01 and run.thresholds["crisis_messaging"] > 0
     # 0.01 is below every score the model gives these posts' trend label
     assert all("trend_participation" in r["labels"] for r in rows if r["scores"]["trend_participation"] >= 0.01)
+
+
+def test_str_paths_everywhere(tmp_path, tiny_corpus, data_dir):
+    """Notebook users pass str: one file or a list, for corpora, models, outputs and reports."""
+    from pipeline.corpus.read import read_corpus
+    from pipeline.evaluation.run import evaluate
+    from pipeline.label.run import label_files
+    from pipeline.report.run import report
+
+    assert len(read_corpus(str(tiny_corpus))) == len(read_corpus([tiny_corpus]))
+    res = evaluate(str(tiny_corpus), model_dir=str(ROOT / "models" / "default"), n_boot=100, spacy_baseline=False)
+    assert res["n_posts"] == len(read_corpus([tiny_corpus]))
+    out = str(tmp_path / "l.jsonl")
+    label_files(str(data_dir / "zeeschuimer.ndjson"), out, model_dir=str(ROOT / "models" / "default"), workers=1)
+    assert report(out, str(tmp_path / "rep")).posts == 5
