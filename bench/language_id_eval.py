@@ -118,6 +118,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpora" / "diplomacy_strategies.jsonl")
     ap.add_argument("--changes", action="store_true", help="also list old → new language counts over the whole corpus")
+    ap.add_argument("--changes-out", type=Path, help="with --changes: write post_id, stored and new language of "
+                                                     "every corpus post whose language changes (JSONL)")
     args = ap.parse_args()
     recs = [json.loads(line) for line in open(args.corpus, encoding="utf-8")]
     known = [(r, g) for r in recs if (g := gold_language(r))]
@@ -145,6 +147,13 @@ def main() -> None:
         print(f"corpus 'language' field → rule in use: {sum(stored.values())} differ")
         for (o, n), c in stored.most_common():
             print(f"  {o} → {n}: {c}")
+        if args.changes_out:
+            with open(args.changes_out, "w", encoding="utf-8") as fh:
+                for r, n in zip(recs, new):
+                    if r.get("language") != n:
+                        fh.write(json.dumps({"post_id": r["post_id"], "source": r.get("source"),
+                                             "language": r.get("language"), "new_language": n}) + "\n")
+            print(f"changed posts: {args.changes_out}")
 
 
 if __name__ == "__main__":

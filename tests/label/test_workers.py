@@ -188,7 +188,8 @@ def _worker_state() -> tuple[bool, bool, bool]:
     from pipeline.features import preprocess as features
 
     return ("pipeline.label.preload" in sys.modules, "sklearn" in sys.modules,
-            language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
+            language._identifiers.get(language.RULE.languages) is not None
+            and features.sudachi_tokenizer.cache_info().currsize == 1)
 
 
 @pytest.mark.slow
