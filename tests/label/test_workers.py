@@ -212,7 +212,7 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
     import pipeline.clean.language
     import pipeline.label.preload as preload
 
-    def broken():
+    def broken(*languages):
         raise OSError("model file unreadable")
 
     monkeypatch.setattr(pipeline.clean.language, "_model", broken)
