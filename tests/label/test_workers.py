@@ -261,9 +261,9 @@ def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, m
     pools = []
     real = pipeline.label.workers.label_parallel
 
-    def spy(chunks, model_dir, workers, explain, top_k):
+    def spy(chunks, model_dir, workers, explain, top_k, *thresholds):
         pools.append(workers)
-        return real(chunks, model_dir, workers, explain, top_k)
+        return real(chunks, model_dir, workers, explain, top_k, *thresholds)
 
     monkeypatch.setattr(pipeline.label.workers, "default_workers", lambda: 2)
     monkeypatch.setattr(pipeline.label.workers, "label_parallel", spy)
