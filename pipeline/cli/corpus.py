@@ -30,9 +30,10 @@ def _input_options(format: str | None, column: list[str] | None) -> dict[str, st
     return parse_columns(column)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+def _fail(exc: Exception) -> None:
+    """One line on stderr; exit 1 (2 for a usage error), never a traceback for user input."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
 @corpus_app.command("import")
@@ -53,7 +54,7 @@ def import_cmd(
     try:
         result = import_annotations(inputs, output, fmt=format, annotator=annotator)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     typer.echo(summary(result), err=True)
     if result.partial:
@@ -81,7 +82,7 @@ def export(
         result = export_tasks(inputs, output, model_dir=model, with_predictions=predictions, fmt=format, columns=cols,
                               transcripts=transcripts)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     left_out = result.loaded.left_out()
     typer.echo(f"exported {result.tasks} tasks" + (f"; left out: {left_out}" if left_out else ""), err=True)
@@ -105,7 +106,7 @@ def stats(
     try:
         result = corpus_stats(read_corpus(corpus))
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     typer.echo(format_stats(result))
     if json_out:
@@ -142,7 +143,7 @@ def suggest(
         result = run_suggest(inputs, n, output, model_dir=model, exclude=exclude or (), fmt=format, diversity=diversity,
                              input_format=input_format, columns=cols, transcripts=transcripts)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     unc = [t["data"]["uncertainty"] for t in result.picked]
     left_out = result.loaded.left_out()

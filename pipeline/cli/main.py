@@ -64,9 +64,10 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directo
                                                   file_okay=False)]
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+def _fail(exc: Exception) -> None:
+    """One line on stderr; exit 1 (2 for a usage error), never a traceback for user input."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
 @app.command()
@@ -111,7 +112,7 @@ def label(
                           columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
                           thresholds=parse_thresholds(threshold))
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
     if run.stats.transcript_summary():
@@ -144,7 +145,7 @@ def train(
     try:
         meta = run_train(corpus, output, config, cv=cv)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     tc = meta["training_corpus"]
     _note(quiet, f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
@@ -186,7 +187,7 @@ def evaluate(
         result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
                           spacy_baseline=not no_spacy_baseline)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +234,7 @@ def report(
     try:
         run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     _note(quiet, f"{run.posts} posts from {run.actors} actors")
     if run.unknown_actors:

@@ -9,13 +9,12 @@ from typing import Any
 
 import orjson
 
-from pipeline.errors import InputFileError, PipelineError
+from pipeline.errors import CorpusError, InputFileError
 from pipeline.io.sources import open_text
 from pipeline.schema import validate_labels
 
 
-class CorpusError(PipelineError):
-    """An annotated corpus has a problem the user must fix (message names file and line)."""
+__all__ = ["CorpusError", "corpus_sha256", "iter_jsonl_objects", "read_corpus"]
 
 
 def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

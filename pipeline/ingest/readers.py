@@ -84,7 +84,8 @@ def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None,
     if kind in _ITEM_MAPPERS:
         rec = _ITEM_MAPPERS[kind](obj)
         return apply_overrides(rec, obj, overrides) if overrides else rec
-    assert mapping is not None
+    if mapping is None:  # generic JSON needs a column mapping; callers always pass one
+        raise ValueError(f"no column mapping for {kind!r} records")
     return apply_mapping(obj, mapping)
 
 

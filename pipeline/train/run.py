@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
-from pipeline.errors import PipelineError
+from pipeline.errors import TrainingDataError
 from pipeline.evaluation.baselines import keyword_baseline
 from pipeline.evaluation.cv import cross_validate_config
 from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
@@ -43,8 +43,8 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
     with progress_bar(clf.fit_steps(), f"training on {len(records):,} posts", "step") as bar:
         try:
             clf.fit(records, Y, progress=bar.update)
-        except ValueError as exc:
-            raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}. Annotate more posts.") from exc
+        except TrainingDataError as exc:  # only the data's fault; any other error is a bug and shows as one
+            raise TrainingDataError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}") from exc
     seconds = time.perf_counter() - start
     metrics: dict[str, Any] = {}
     if clf.cv_probabilities_ is not None:

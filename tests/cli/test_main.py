@@ -101,7 +101,8 @@ def test_train_rejects_an_unknown_japanese_tokenizer_naming_the_config(tmp_path,
     cfg.write_text('seed = 1\n[classifier]\njapanese_tokenizer = "mecab"\n', encoding="utf-8")
     res = run("train", small_corpus, "-o", tmp_path / "m", "--config", cfg)
     assert res.exit_code == 1
-    assert f"{cfg}: japanese_tokenizer must be one of 'sudachi', 'multilingual'; got 'mecab'." in res.output
+    assert (f"{cfg}: invalid japanese_tokenizer (got 'mecab'); valid: 'sudachi', 'multilingual'. "
+            "Fix [classifier] japanese_tokenizer.") in res.output
     assert not (tmp_path / "m").exists()
 
 
