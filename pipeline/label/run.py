@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
-from pipeline.errors import PipelineError
+from pipeline.errors import UsageError
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
 from pipeline.io.progress import bar as progress_bar
 from pipeline.io.sources import bytes_read
@@ -122,6 +122,6 @@ def _check_thresholds(thresholds: dict[str, float], meta: dict[str, Any]) -> Non
     known = list(meta.get("labels") or meta.get("thresholds") or [])
     for name, value in thresholds.items():
         if known and name not in known:
-            raise PipelineError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
+            raise UsageError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
         if not 0.0 < float(value) < 1.0:
-            raise PipelineError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")
+            raise UsageError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")

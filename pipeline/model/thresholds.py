@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.errors import UsageError
 
 
 def parse_thresholds(items: list[str] | None) -> dict[str, float]:
@@ -20,7 +20,7 @@ def parse_thresholds(items: list[str] | None) -> dict[str, float]:
 
     Raises
     ------
-    PipelineError
+    UsageError
         For a malformed item or a value outside (0, 1).
     """
     out: dict[str, float] = {}
@@ -31,7 +31,7 @@ def parse_thresholds(items: list[str] | None) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name.strip():
-            raise PipelineError(f"--threshold {item!r}: use LABEL=VALUE, e.g. --threshold crisis_messaging=0.4")
+            raise UsageError(f"--threshold {item!r}: use LABEL=VALUE, e.g. --threshold crisis_messaging=0.4")
     return out
 
 
@@ -40,7 +40,7 @@ def with_thresholds(model: Any, thresholds: dict[str, float] | None) -> Any:
 
     Raises
     ------
-    PipelineError
+    UsageError
         For an unknown label (the closest is suggested) or a value not strictly between 0 and 1.
     """
     if not thresholds:
@@ -51,9 +51,9 @@ def with_thresholds(model: Any, thresholds: dict[str, float] | None) -> Any:
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise PipelineError(f"threshold for unknown label {name!r}; labels: {', '.join(names)}.{hint}")
+            raise UsageError(f"threshold for unknown label {name!r}; labels: {', '.join(names)}.{hint}")
         if not 0.0 < float(value) < 1.0:
-            raise PipelineError(f"threshold {name}={value}: use a value between 0 and 1 (exclusive)")
+            raise UsageError(f"threshold {name}={value}: use a value between 0 and 1 (exclusive)")
         new[names.index(name)] = float(value)
     out = copy.copy(model)
     out.thresholds_ = new

@@ -57,3 +57,17 @@ def test_progress_bar_is_a_no_op_off_a_terminal_and_counts_bytes_on_one(data_dir
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     size_k = f"{path.stat().st_size / 1024:.1f}k"
     assert last.startswith(f"labelling: 100%") and f"{size_k}/{size_k}" in last and "5 posts" in last
+
+
+def test_label_threshold_option_is_used_and_reported(tmp_path, data_dir):
+    out = tmp_path / "o.jsonl"
+    res = run("label", data_dir / "zeeschuimer.ndjson", "-o", out, "--workers", 1,
+              "--threshold", "trend_participation=0.001", "--threshold", "crisis_messaging=0.999")
+    assert res.exit_code == 0, res.output
+    assert "decision thresholds used: trend_participation=0.001, influencer_amplification=" in res.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert all("trend_participation" in r["labels"] and "crisis_messaging" not in r["labels"] for r in rows)
+    bad = run("label", data_dir / "zeeschuimer.ndjson", "-o", out, "--threshold", "crisis=0.5")
+    assert bad.exit_code == 2 and "unknown label 'crisis'" in bad.output
+    bad = run("label", data_dir / "zeeschuimer.ndjson", "-o", out, "--threshold", "crisis_messaging=1.5")
+    assert bad.exit_code == 2 and "between 0 and 1" in bad.output
