@@ -105,6 +105,14 @@ class _CountingFileIO(io.FileIO):
         return data
 
 
+def _looks_utf16(sample: bytes) -> bool:
+    """Text in UTF-16 (either byte order): NUL in every other byte, printable ASCII in the others."""
+    for zeros, chars in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if zeros.count(0) > len(zeros) * 0.6 and sum(32 <= b < 127 or b in (9, 10, 13) for b in chars) > len(chars) * 0.6:
+            return True
+    return False
+
+
 def read_head(path: Path) -> bytes:
     """The first bytes of the (decompressed) file; checks it is neither empty nor binary."""
     with open_binary(path) as fh:
@@ -117,7 +125,7 @@ def read_head(path: Path) -> bytes:
     if head.startswith((PARQUET_MAGIC, ZIP_MAGIC)):
         return head  # detect_format names them
     sample = head[:8192]
-    if len(sample) >= 64 and sample[1::2].count(0) > len(sample) // 4 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if len(sample) >= 64 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")) and _looks_utf16(sample):
         raise InputFileError(path, "looks like UTF-16 text without a byte-order mark",
                              "Re-save the file as UTF-8 (or UTF-16 with a BOM).")
     if sample.count(b"\x00") > len(sample) // 10 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
