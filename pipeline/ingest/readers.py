@@ -79,6 +79,8 @@ _ITEM_MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None,
                 overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    if isinstance(obj, _BadJSON):
+        raise ValueError(f"malformed JSON at line {obj.line}: {obj.message}")
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
@@ -157,7 +159,7 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
     if isinstance(doc, dict) and "stored" in doc:
         pages = doc["stored"] if isinstance(doc["stored"], list) else []
     elif isinstance(doc, list) and doc and all(isinstance(p, dict) and ("data" in p or "error" in p) or p is None
-                                                for p in doc):
+                                                or isinstance(p, _BadJSON) for p in doc):
         pages = doc
     elif isinstance(doc, list):
         pages = [{"data": {"videos": doc}}]
@@ -165,6 +167,9 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
         pages = [doc]
     index = 0
     for page_no, page in enumerate(pages, start=1):
+        if isinstance(page, _BadJSON):
+            yield Reject(str(path), page.line, f"malformed JSON: {page.message}")
+            continue
         data = page.get("data") if isinstance(page, dict) else None
         videos = data.get("videos") if isinstance(data, dict) else None
         if not isinstance(videos, list):
@@ -214,6 +219,9 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
                 yield item
                 continue
             index, v = item
+            if isinstance(v, _BadJSON):
+                yield Reject(source, index, f"malformed JSON at line {v.line}: {v.message}")
+                continue
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
@@ -247,11 +255,24 @@ def _refuse_known(path: Path, obj: Any) -> None:
         raise InputFileError(path, known[0], known[1])
 
 
+@dataclass(frozen=True)
+class _BadJSON:
+    """A value of a JSON stream that did not parse; reading goes on at the next top-level ``{``."""
+
+    line: int
+    message: str
+
+
 def _json_stream(raw: bytes) -> list[Any] | None:
-    """Two or more JSON values one after another (``jq .`` output, pretty-printed pages), or ``None``."""
+    """Two or more JSON values one after another (``jq .`` output, pretty-printed pages), or ``None``.
+
+    A value that does not parse (after the first) becomes a :class:`_BadJSON` and reading resumes
+    at the next ``{`` that starts a line, so one broken object does not cost the whole file.
+    """
     text = raw.decode("utf-8", errors="replace")
     decoder = json.JSONDecoder()
-    values, pos, end = [], 0, len(text)
+    values: list[Any] = []
+    pos, end = 0, len(text)
     while True:
         while pos < end and text[pos] in " \t\r\n\ufeff":
             pos += 1
@@ -259,8 +280,13 @@ def _json_stream(raw: bytes) -> list[Any] | None:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
-        except (json.JSONDecodeError, RecursionError):
-            return None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            restart = text.find("\n{", pos + 1)
+            if not values or restart < 0:
+                return None
+            values.append(_BadJSON(text.count("\n", 0, pos) + 1, str(exc)))
+            pos = restart + 1
+            continue
         values.append(value)
     return values if len(values) > 1 else None
 

@@ -60,3 +60,16 @@ def test_pretty_printed_json_stream(data_dir, tmp_path):
     recs = _posts(path)
     assert len(recs) == 4 and recs[0]["format"] == "research_api"
     assert recs[0]["caption"] == _posts(data_dir / "research_api_videos.jsonl")[0]["caption"]
+
+
+def test_pretty_printed_stream_with_a_broken_object_rejects_only_it(data_dir, tmp_path):
+    lines = (data_dir / "research_api_videos.jsonl").read_text(encoding="utf-8").splitlines()
+    docs = [json.dumps(json.loads(ln), indent=2, ensure_ascii=False) for ln in lines]
+    docs[1] = docs[1][:-40]  # cut off: the object never closes
+    path = tmp_path / "stream.json"
+    path.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    items = list(read_file(path))
+    rejected = [i for i in items if isinstance(i, Reject)]
+    assert len(items) == 4 and len(rejected) == 1 and "malformed JSON" in rejected[0].reason
+    assert [i["post_id"] for i in items if not isinstance(i, Reject)] == \
+        [p["post_id"] for k, p in enumerate(_posts(data_dir / "research_api_videos.jsonl")) if k != 1]
