@@ -113,6 +113,18 @@ def empty_post() -> dict[str, Any]:
     return rec
 
 
+def fold_tag(tag: str) -> str:
+    """A hashtag or handle case-folded, so that spellings of one tag count as one.
+
+    ``str.lower`` turns the Turkish dotted capital ``İ`` into ``i`` plus a combining dot, so
+    ``#SONDAKİKA`` and ``#sondakika`` would be two tags; here both are ``sondakika``. Full Unicode
+    case folding (``ß`` → ``ss``) for the rest.
+    """
+    if tag.isascii():
+        return tag.lower()
+    return tag.replace("İ", "i").casefold().replace("i\u0307", "i")
+
+
 def validate_post(rec: dict[str, Any]) -> str | None:
     """Return why ``rec`` is not a usable post record, or ``None`` if it is.
 

@@ -11,12 +11,23 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli.options import FORMAT_CHOICES, ColumnOpt, FormatOpt, TranscriptsOpt, parse_columns
+
 corpus_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Build and grow annotated corpora with Label Studio, Prodigy, doccano or spreadsheets.")
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 IMPORT_FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
+
+
+def _input_options(format: str | None, column: list[str] | None) -> dict[str, str] | None:
+    """Check ``--format``/``--input-format`` and parse ``--column`` exactly as ``label`` does."""
+    from pipeline.ingest import FORMATS
+
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    return parse_columns(column)
 
 
 def _fail(exc: Exception) -> None:
@@ -57,14 +68,19 @@ def export(
     inputs: Annotated[list[Path], typer.Argument(help="Posts: any export 'label' reads, or a corpus JSONL.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Label Studio tasks JSON to write.", dir_okay=False)],
     model: ModelOpt = None,
-    predictions: Annotated[bool, typer.Option(help="Add the model's labels as pre-annotations.")] = True,
+    predictions: Annotated[bool, typer.Option(help="Add the model's labels as pre-annotations.", metavar="")] = True,
+    transcripts: TranscriptsOpt = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
 ) -> None:
     """Write Label Studio tasks (with the model's pre-annotations) and a labeling config beside them."""
     from pipeline.corpus.export import export_tasks
     from pipeline.errors import PipelineError
 
+    cols = _input_options(format, column)
     try:
-        result = export_tasks(inputs, output, model_dir=model, with_predictions=predictions)
+        result = export_tasks(inputs, output, model_dir=model, with_predictions=predictions, fmt=format, columns=cols,
+                              transcripts=transcripts)
     except PipelineError as exc:
         _fail(exc)
         return
@@ -110,6 +126,11 @@ def suggest(
     format: Annotated[Optional[str], typer.Option("--format", help="labelstudio or jsonl (default: from the output extension).")] = None,
     diversity: Annotated[float, typer.Option(help="How strongly near-duplicate picks are penalised (0 = uncertainty only).",
                                              min=0.0)] = 1.0,
+    transcripts: TranscriptsOpt = None,
+    input_format: Annotated[Optional[str], typer.Option(
+        "--input-format", help=f"Force the input format as 'label --format' does (--format here is the output's): "
+                               f"{FORMAT_CHOICES}.")] = None,
+    column: ColumnOpt = None,
 ) -> None:
     """Pick the posts whose annotation would help the model most: uncertain, and not near-duplicates."""
     from pipeline.corpus.active_learning import SUGGEST_FORMATS, suggest as run_suggest
@@ -117,8 +138,10 @@ def suggest(
 
     if format is not None and format not in SUGGEST_FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(SUGGEST_FORMATS)}", param_hint="--format")
+    cols = _input_options(input_format, column)
     try:
-        result = run_suggest(inputs, n, output, model_dir=model, exclude=exclude or (), fmt=format, diversity=diversity)
+        result = run_suggest(inputs, n, output, model_dir=model, exclude=exclude or (), fmt=format, diversity=diversity,
+                             input_format=input_format, columns=cols, transcripts=transcripts)
     except PipelineError as exc:
         _fail(exc)
         return

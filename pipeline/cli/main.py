@@ -13,8 +13,52 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli.options import (COLUMN_FIELDS, FORMAT_CHOICES, ColumnOpt, FormatOpt,  # noqa: F401 (re-exported)
+                                  TranscriptsOpt, parse_columns as _parse_columns)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars or notes (errors and warnings only).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pipeline import __version__
+
+        typer.echo(f"tiktok-diplomacy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="",
+                                                help="Show the version and exit.")] = False) -> None:
+    """Classify TikTok posts by diplomacy communication strategy and report per actor."""
+
+
+def _quiet(quiet: bool) -> None:
+    from pipeline.io.progress import set_enabled
+
+    set_enabled(False if quiet else None)
+
+
+def _note(quiet: bool, message: str) -> None:
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _cap_workers(workers: int | None, quiet: bool) -> int | None:
+    """``--workers`` above the CPUs this process may use is capped (more would only compete), with a note."""
+    import os
+
+    if workers is None:
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers > cpus:
+        _note(quiet, f"note: --workers {workers} is more than the {cpus} CPUs available; using {cpus}")
+        return cpus
+    return workers
+
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
@@ -26,24 +70,6 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
-def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
-    if not columns:
-        return None
-    out = {}
-    for c in columns:
-        field, sep, src = c.partition("=")
-        if not sep or not field.strip() or not src.strip():
-            raise typer.BadParameter(f"{c!r}: use FIELD=COLUMN, e.g. --column caption=description", param_hint="--column")
-        out[field.strip()] = src.strip()
-    from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
-
-    unknown = [f for f in out if f not in POST_FIELDS and f not in EXTRA_FIELDS]
-    if unknown:
-        raise typer.BadParameter(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(POST_FIELDS)}",
-                                 param_hint="--column")
-    return out
-
-
 @app.command()
 def label(
     inputs: Annotated[list[Path], typer.Argument(help="Export files: Research API JSON/JSONL, Zeeschuimer NDJSON, "
@@ -51,12 +77,11 @@ def label(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
     model: ModelOpt = None,
     rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
-    transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
-                                                        file_okay=False)] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
-    column: Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column: FIELD=COLUMN (repeatable).")] = None,
+    transcripts: TranscriptsOpt = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
     chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
-    explain: Annotated[bool, typer.Option("--explain", help="Add per post and label the features that drove the "
+    explain: Annotated[bool, typer.Option("--explain", metavar="", help="Add per post and label the features that drove the "
                                                             "decision and the field they came from.")] = False,
     explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",
                                              min=1)] = 5,
@@ -65,6 +90,10 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        "--threshold", help="Replace a label's tuned decision threshold with one you validated: LABEL=VALUE "
+                            "(repeatable); recorded in the log and the output's provenance.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from pipeline.errors import PipelineError
@@ -74,18 +103,27 @@ def label(
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     cols = _parse_columns(column)
+    _quiet(quiet)
+    workers = _cap_workers(workers, quiet)
     try:
+        from pipeline.model.thresholds import parse_thresholds
+
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
-                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
+                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
+                          thresholds=parse_thresholds(threshold))
     except PipelineError as exc:
         _fail(exc)
         return
-    typer.echo(run.stats.summary(run.labelled), err=True)
+    _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
+    if run.stats.transcript_summary():
+        _note(quiet, run.stats.transcript_summary())
     if run.stats.without_text:
-        typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
-                   "(labelled from their flags only)", err=True)
-    typer.echo(f"labelled posts: {run.output}", err=True)
-    typer.echo(f"rejects: {run.rejects}", err=True)
+        _note(quiet, f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
+                     "(labelled from their flags only)")
+    if threshold:
+        _note(quiet, "decision thresholds used: " + ", ".join(f"{k}={v:g}" for k, v in (run.thresholds or {}).items()))
+    _note(quiet, f"labelled posts: {run.output}")
+    _note(quiet, f"rejects: {run.rejects}")
 
 
 @app.command()
@@ -95,11 +133,13 @@ def train(
     config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Also cross-validate the config with K folds and record the figures in the model card (0 = off).",
                                     min=0)] = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train the strategy classifier on annotated corpora and save a verified model directory."""
     from pipeline.errors import PipelineError
     from pipeline.train.run import train as run_train
 
+    _quiet(quiet)
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
     try:
@@ -108,14 +148,14 @@ def train(
         _fail(exc)
         return
     tc = meta["training_corpus"]
-    typer.echo(f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
-               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()), err=True)
+    _note(quiet, f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
+               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
     cvm = meta.get("metrics", {}).get("cross_validation")
     if cvm:
         lo, hi = cvm["bootstrap_ci"]["macro_f1"]
-        typer.echo(f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
-                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}", err=True)
-    typer.echo(f"model: {output}", err=True)
+        _note(quiet, f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}")
+    _note(quiet, f"model: {output}")
 
 
 @app.command()
@@ -129,8 +169,9 @@ def evaluate(
                                     min=0)] = 0,
     config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
-    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", help="With --cv, skip training spaCy's "
+    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", metavar="", help="With --cv, skip training spaCy's "
                                                     "textcat_multilabel on the same folds for comparison.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs,
     compared with keyword rules and (with --cv) spaCy's textcat_multilabel trained on the same folds."""
@@ -141,6 +182,7 @@ def evaluate(
 
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
+    _quiet(quiet)
     try:
         result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
                           spacy_baseline=not no_spacy_baseline)
@@ -156,7 +198,8 @@ def evaluate(
     typer.echo(f"{result['mode']}: macro-F1 {result['macro_f1']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), "
                f"micro-F1 {result['micro_f1']:.3f} on {result['n_posts']} posts")
     for n, m in result["per_label"].items():
-        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']})")
+        left_out = "; no annotated post has it: left out of macro-F1" if m.get("in_macro_f1") is False else ""
+        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']}{left_out})")
     for key, title in (("keyword_baseline", "keyword baseline"), ("spacy_textcat", "spaCy textcat_multilabel")):
         b = result.get(key, {})
         if "macro_f1" in b:
@@ -190,6 +233,7 @@ def report(
     trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Hashtag of a trend to follow in the trend "
                                                        "adoption section (repeatable; default: found in the data).")
                      ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
@@ -197,18 +241,19 @@ def report(
     from pipeline.report.run import report as run_report
 
     planned = analysis_options(event, events, window)  # bad --event/--events/--window fail before any work
+    _quiet(quiet)
     try:
         run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
         _fail(exc)
         return
-    typer.echo(f"{run.posts} posts from {run.actors} actors", err=True)
+    _note(quiet, f"{run.posts} posts from {run.actors} actors")
     if run.unknown_actors:
-        typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
-                   f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
-    typer.echo(f"HTML report: {run.written['report.html']}", err=True)
-    typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
-    typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
+        _note(quiet, f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
+                   f"{run.written['actors_template.toml']} and pass it with --actors")
+    _note(quiet, f"HTML report: {run.written['report.html']}")
+    _note(quiet, f"Markdown summary: {run.written['summary.md']}")
+    _note(quiet, f"tables (CSV, Parquet, JSON): {run.out_dir}")
     report_analyses(labelled, output, actors, planned, trend)
 
 

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,13 +21,17 @@ import orjson
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
-from pipeline.ingest.mapping import ColumnMapping, apply_mapping, choose_mapping
-from pipeline.io.sources import has_undecodable, open_text, read_all_bytes, read_head
+from pipeline.ingest.known import describe_json
+from pipeline.ingest.mapping import ColumnMapping, apply_mapping, apply_overrides, check_overrides, choose_mapping
+from pipeline.io.sources import has_undecodable, open_text, read_all_text_bytes, read_head
 
 log = logging.getLogger(__name__)
 csv.field_size_limit(sys.maxsize)
 
-FORMATS = ("research_api", "zeeschuimer", "ytdlp", "jp_collector", "csv", "jsonl", "json", "parquet")
+FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector", "csv", "jsonl", "json",
+           "parquet")
+#: Formats read item by item with a fixed mapper (``--column`` adds to it, by key or dotted path).
+ITEM_FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector")
 #: Longest text field kept; longer ones are cut (TikTok captions are ≤ 4,000 characters).
 MAX_TEXT = 200_000
 
@@ -65,19 +70,32 @@ def _finish(rec: dict[str, Any], source: str, line: int, fmt: str) -> dict[str, 
 _ITEM_MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "research_api": R.from_research_api,
     "zeeschuimer": lambda o: R.from_tiktok_web_item(o["data"] if isinstance(o.get("data"), dict) else o),
+    "tiktok_web": R.from_tiktok_web_item,
+    "apify": R.from_apify,
     "ytdlp": R.from_ytdlp,
     "jp_collector": R.from_jp_collector,
 }
 
 
-def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str, Any]:
+def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None,
+                overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    if isinstance(obj, _BadJSON):
+        raise ValueError(f"malformed JSON at line {obj.line}: {obj.message}")
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
-        return _ITEM_MAPPERS[kind](obj)
+        rec = _ITEM_MAPPERS[kind](obj)
+        return apply_overrides(rec, obj, overrides) if overrides else rec
     if mapping is None:  # generic JSON needs a column mapping; callers always pass one
         raise ValueError(f"no column mapping for {kind!r} records")
     return apply_mapping(obj, mapping)
+
+
+def _items_of(obj: Any, kind: str) -> list[Any]:
+    """The post objects in one parsed line or document element (web API pages hold several)."""
+    if kind == "tiktok_web":
+        return R.web_items(obj) or [obj]
+    return [obj]
 
 
 def _loads_line(line: str) -> Any:
@@ -97,6 +115,7 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
     """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
     mapping: ColumnMapping | None = None
     source = str(path)
+    first = True
     with open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
@@ -118,14 +137,20 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
             if not isinstance(obj, dict):
                 yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
                 continue
-            if kind == "jsonl" and mapping is None:
-                mapping = choose_mapping(list(obj), overrides, path)
-            try:
-                rec = _map_object(obj, kind, mapping)
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                yield Reject(source, lineno, f"unusable record: {exc}")
-                continue
-            yield _finish(rec, source, lineno, kind)
+            if first:
+                first = False
+                _refuse_known(path, obj)
+                if kind == "jsonl":
+                    mapping = choose_mapping(list(obj), overrides, path)
+                elif overrides:
+                    check_overrides(path, obj, overrides, kind)
+            for item in _items_of(obj, kind):
+                try:
+                    rec = _map_object(item, kind, mapping, overrides)
+                except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                    yield Reject(source, lineno, f"unusable record: {exc}")
+                    continue
+                yield _finish(rec, source, lineno, kind)
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -134,7 +159,7 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
     if isinstance(doc, dict) and "stored" in doc:
         pages = doc["stored"] if isinstance(doc["stored"], list) else []
     elif isinstance(doc, list) and doc and all(isinstance(p, dict) and ("data" in p or "error" in p) or p is None
-                                                for p in doc):
+                                                or isinstance(p, _BadJSON) for p in doc):
         pages = doc
     elif isinstance(doc, list):
         pages = [{"data": {"videos": doc}}]
@@ -142,6 +167,9 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
         pages = [doc]
     index = 0
     for page_no, page in enumerate(pages, start=1):
+        if isinstance(page, _BadJSON):
+            yield Reject(str(path), page.line, f"malformed JSON: {page.message}")
+            continue
         data = page.get("data") if isinstance(page, dict) else None
         videos = data.get("videos") if isinstance(data, dict) else None
         if not isinstance(videos, list):
@@ -159,15 +187,20 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
 
     ``source_line`` is the 1-based position of the record in the file.
     """
-    raw = read_all_bytes(path).replace(b"\x00", b"")
+    raw = read_all_text_bytes(path).replace(b"\x00", b"")
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        stream = _json_stream(raw)
+        if stream is not None:  # concatenated (pretty-printed) JSON values: one list
+            doc = stream
         # JSON Lines with a broken first line is still JSON Lines.
-        if raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
+        elif raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
             yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
             return
-        raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+        else:
+            raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+    _refuse_known(path, doc)
     kind = json_kind(doc) or "json"
     if kind == "api_error":
         err = doc.get("error") or {}
@@ -177,18 +210,30 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         raise InputFileError(path, "this is a transcript file", "Pass its folder with --transcripts DIR.")
     source = str(path)
     if kind == "research_api":
+        first_video = next((v for _, v in (i for i in _research_api_videos(doc, path) if not isinstance(i, Reject))
+                            if isinstance(v, dict)), None)
+        if overrides and first_video is not None:
+            check_overrides(path, first_video, overrides, kind)
         for item in _research_api_videos(doc, path):
             if isinstance(item, Reject):
                 yield item
                 continue
             index, v = item
+            if isinstance(v, _BadJSON):
+                yield Reject(source, index, f"malformed JSON at line {v.line}: {v.message}")
+                continue
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
-            yield _finish(R.from_research_api(v), source, index, kind)
+            yield _finish(_map_object(v, kind, None, overrides), source, index, kind)
         return
-    items = doc if isinstance(doc, list) else [doc]
+    if kind == "tiktok_web":
+        items: list[Any] = R.web_items(doc)
+    else:
+        items = doc if isinstance(doc, list) else [doc]
     mapping = None
+    if kind in _ITEM_MAPPERS and overrides:
+        check_overrides(path, next((x for x in items if isinstance(x, dict)), {}), overrides, kind)
     if kind == "json":
         first = next((x for x in items if isinstance(x, dict)), None)
         if first is None:
@@ -196,22 +241,63 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         mapping = choose_mapping(list(first), overrides, path)
     for index, obj in enumerate(items, start=1):
         try:
-            rec = _map_object(obj, kind if kind != "json" else "json", mapping)
+            rec = _map_object(obj, kind, mapping, overrides)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             yield Reject(str(path), index, f"unusable record: {exc}")
             continue
         yield _finish(rec, source, index, kind)
 
 
+def _refuse_known(path: Path, obj: Any) -> None:
+    """Stop with what a known file without posts is (a personal data export …) and what to export instead."""
+    known = describe_json(obj)
+    if known is not None:
+        raise InputFileError(path, known[0], known[1])
+
+
+@dataclass(frozen=True)
+class _BadJSON:
+    """A value of a JSON stream that did not parse; reading goes on at the next top-level ``{``."""
+
+    line: int
+    message: str
+
+
+def _json_stream(raw: bytes) -> list[Any] | None:
+    """Two or more JSON values one after another (``jq .`` output, pretty-printed pages), or ``None``.
+
+    A value that does not parse (after the first) becomes a :class:`_BadJSON` and reading resumes
+    at the next ``{`` that starts a line, so one broken object does not cost the whole file.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= end:
+            break
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            restart = text.find("\n{", pos + 1)
+            if not values or restart < 0:
+                return None
+            values.append(_BadJSON(text.count("\n", 0, pos) + 1, str(exc)))
+            pos = restart + 1
+            continue
+        values.append(value)
+    return values if len(values) > 1 else None
+
+
 def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
     """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
     with open_text(path) as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
+        first = fh.readline()  # no seek back: zstd streams cannot
         if delimiter is None:
-            first = sample.split("\n", 1)[0]
             delimiter = max((",", ";", "\t", "|"), key=first.count)
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        reader = csv.reader(chain([first], fh), delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -278,7 +364,7 @@ def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | No
         yield from read_parquet(path, overrides)
     elif kind == "csv":
         yield from read_csv(path, overrides)
-    elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector") and is_json_lines(path)):
+    elif kind in ("jsonl", "zeeschuimer") or (kind in ITEM_FORMATS and is_json_lines(path)):
         yield from read_jsonl(path, kind, overrides)
     else:
         yield from read_json_document(path, kind, overrides)

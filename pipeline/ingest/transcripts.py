@@ -145,11 +145,24 @@ class TranscriptAttacher:
     def __init__(self, directory: Path) -> None:
         self.index = index_transcripts(Path(directory))
         self.attached = 0
+        self.matched: set[str] = set()
+
+    @property
+    def files(self) -> int:
+        """Subtitle files found (named by a video id)."""
+        return sum(len(f) for f in self.index.values())
+
+    @property
+    def unmatched_files(self) -> int:
+        """Subtitle files whose video id matched no post read so far."""
+        return sum(len(f) for vid, f in self.index.items() if vid not in self.matched)
 
     def __call__(self, rec: dict) -> dict:
-        files = self.index.get(str(rec.get("post_id")))
+        pid = str(rec.get("post_id"))
+        files = self.index.get(pid)
         if not files:
             return rec
+        self.matched.add(pid)
         best = files[0]
         text = parse_transcript_file(best.path)
         if text:

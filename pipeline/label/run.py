@@ -8,7 +8,6 @@ in this process or in :mod:`pipeline.label.workers`) and writes output and rejec
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -16,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.errors import UsageError
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
+from pipeline.io.progress import bar as progress_bar
+from pipeline.io.sources import bytes_read
 from pipeline.io.writers import REJECT_FIELDS, RecordWriter
 from pipeline.label import workers as pool
 from pipeline.label.workers import CHUNK_SIZE
@@ -31,14 +33,16 @@ class LabelRun:
     labelled: int
     output: Path
     rejects: Path | None
+    #: label → decision threshold used (the model's, or the user's with ``thresholds``)
+    thresholds: dict[str, float] | None = None
 
 
 
-def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
-                rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
+def label_files(inputs: Sequence[str | Path] | str | Path, output: str | Path, *, model_dir: str | Path | None = None,
+                rejects: str | Path | None = None, transcripts: str | Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                 progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                workers: int | None = 1) -> LabelRun:
+                workers: int | None = 1, thresholds: dict[str, float] | None = None) -> LabelRun:
     """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
     With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
@@ -53,6 +57,11 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
+    inputs = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(p) for p in inputs]
+    output = Path(output)
+    rejects = Path(rejects) if rejects is not None else None
+    transcripts = Path(transcripts) if transcripts is not None else None
+    model_dir = Path(model_dir) if model_dir is not None else None
     stats = IngestStats()
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
@@ -65,9 +74,11 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
     chunks = split()
-    if workers != 1:
-        # fail fast on a missing model directory; load_model (in each worker) verifies the rest
-        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
+    meta = read_meta(model_dir or DEFAULT_MODEL_DIR)  # fails fast on a missing model directory
+    used = {**(meta.get("thresholds") or {}), **(thresholds or {})}
+    if thresholds:
+        _check_thresholds(thresholds, meta)
+        log.info("decision thresholds set by the user: %s (all used: %s)", thresholds, used)
     if workers is None:
         workers = pool.default_workers()
         if workers > 1:
@@ -80,15 +91,16 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     if workers == 1:
         from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn only when labelling here
 
-        labelled_chunks = pool.label_in_process(chunks, load_model(model_dir)[0], explain, top_k)
-    else:
-        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm
+        from pipeline.model.thresholds import with_thresholds  # lazy: next to load_model
 
-        bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
+        labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir)[0], thresholds),
+                                                explain, top_k)
+    else:
+        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k, thresholds)
+    # the bar's total is the inputs' size on disk, so it shows the time left from bytes read
+    total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
+    bar = progress_bar(total, "labelling", "B", show=progress, unit_scale=True, unit_divisor=1024)
+    start_bytes = bytes_read()
     labelled = 0
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
@@ -96,10 +108,20 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
                 rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
                 out.write(posts)
                 labelled += len(posts)
-                if bar is not None:
-                    bar.update(len(items))
+                # head reads during format detection count too: never past the total
+                bar.update(max(0, min(bytes_read() - start_bytes, total) - bar.n))
+                bar.set_postfix_str(f"{labelled:,} posts")
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
-        if bar is not None:
-            bar.close()
-    return LabelRun(stats, labelled, output, rejects)
+        bar.close()
+    return LabelRun(stats, labelled, output, rejects, used or None)
+
+
+def _check_thresholds(thresholds: dict[str, float], meta: dict[str, Any]) -> None:
+    """Stop before reading any input when a ``--threshold`` names an unknown label or a bad value."""
+    known = list(meta.get("labels") or meta.get("thresholds") or [])
+    for name, value in thresholds.items():
+        if known and name not in known:
+            raise UsageError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
+        if not 0.0 < float(value) < 1.0:
+            raise UsageError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")

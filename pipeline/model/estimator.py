@@ -174,12 +174,14 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             ("model", OneVsRestClassifier(model)),
         ])
 
-    def fit(self, X: Any, y: Any) -> "StrategyClassifier":
+    def fit(self, X: Any, y: Any, progress: Any = None) -> "StrategyClassifier":
         """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix).
 
         Everything a prediction depends on (labels, cue table, vocabularies, lemma table,
         coefficients, thresholds) is copied into the fitted estimator: no file is read later.
+        ``progress(1)`` is called after each of the :meth:`fit_steps` steps (for a progress bar).
         """
+        step = progress or (lambda n: None)
         self.classes_ = np.array(self.labels if self.labels is not None else config_labels(), dtype=object)
         X = list(X) if not hasattr(X, "iloc") else X
         Y = to_indicator(y, tuple(self.classes_))
@@ -199,6 +201,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         empty = frozenset(name for name, col in (("transcript", "transcript_words"), ("words", "words"),
                                                  ("lemmas", "words"), ("chars", "chars"))
                           if not any(len(v) for v in prepped[col]))
+        step(1)
         self.cv_probabilities_ = None
         if self.threshold_folds >= 2:
             oof = np.zeros(Y.shape, dtype=float)
@@ -208,6 +211,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                 pipe.steps[0] = ("prep", "passthrough")
                 pipe.fit(prepped.iloc[train], Y[train])
                 oof[test] = pipe.predict_proba(prepped.iloc[test])
+                step(1)
             self.cv_probabilities_ = oof
             self.thresholds_ = best_thresholds(Y, oof)
         else:
@@ -216,7 +220,12 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         pipe.steps[0] = ("prep", "passthrough")
         pipe.fit(prepped, Y)
         self._keep_fitted(prep, pipe)
+        step(1)
         return self
+
+    def fit_steps(self) -> int:
+        """Steps :meth:`fit` reports: features, each threshold-tuning fold, the final fit."""
+        return 2 + (self.threshold_folds if self.threshold_folds >= 2 else 0)
 
     def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
         """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""
