@@ -7,8 +7,10 @@ in this process or in :mod:`pipeline.label.workers`) and writes output and rejec
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -19,6 +21,7 @@ from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
 from pipeline.io.writers import REJECT_FIELDS, RecordWriter
 from pipeline.label import workers as pool
+from pipeline.label.provenance import PARQUET_KEY, build_provenance, sidecar_path, write_json_atomic
 from pipeline.label.workers import CHUNK_SIZE
 from pipeline.model.artefact import read_meta
 
@@ -90,16 +93,33 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
 
         bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
     labelled = 0
+    rows: Counter[str] = Counter()  # records read per input file, for the provenance sidecar
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
             for items, posts in labelled_chunks:
                 rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
                 out.write(posts)
                 labelled += len(posts)
+                rows.update(str(r.source_file if isinstance(r, Reject) else r.get("source_file")) for r in items)
                 if bar is not None:
                     bar.update(len(items))
+            mdir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+            prov = build_provenance(model_dir=mdir, meta=read_meta(mdir), inputs=inputs, rows=_by_input(inputs, rows),
+                                    output=output, labelled=labelled, rejected=stats.rejected,
+                                    transcripts=transcripts, explain=explain)
+            out.add_metadata({PARQUET_KEY: json.dumps(prov, ensure_ascii=False)})
+        write_json_atomic(sidecar_path(output), prov)
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
         if bar is not None:
             bar.close()
     return LabelRun(stats, labelled, output, rejects)
+
+
+def _by_input(inputs: Sequence[Path], rows: Counter[str]) -> dict[str, int]:
+    """Records per input as given on the command line (readers record the path they opened)."""
+    out = {}
+    for path in inputs:
+        key = str(path)
+        out[key] = rows.get(key) or rows.get(Path(path).name) or rows.get(str(Path(path).resolve())) or 0
+    return out
