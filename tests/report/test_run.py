@@ -17,7 +17,7 @@ from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_rec
 from pipeline.cli.main import app
 from pipeline.errors import InputFileError
 from pipeline.report.run import report
-from pipeline.report.registry import ACTOR_TYPES, load_registry, read_registry
+from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, load_registry, read_registry
 from pipeline.report.tables import BoundedCounter, wilson_arrays
 from pipeline.io.writers import RecordWriter, read_records
 
@@ -71,7 +71,10 @@ def test_aggregator_counts_add_up():
     assert actors.loc["hiroshima_pref", "crisis_messaging_mean_score"] == 0.5
     assert actors.loc["hiroshima_pref", "actor_type"] == "government"
     types = t["actor_types"].set_index("actor_type")
-    assert types.loc["unknown", "posts"] == 2 and types.loc["government", "posts"] == 2
+    # the post without a handle is its own unranked row, not part of the 'unknown' actor type (issue 17)
+    assert types.loc["unknown", "posts"] == 1 and types.loc["government", "posts"] == 2
+    assert types.loc[NO_ACTOR, "posts"] == 1 and pd.isna(types.loc[NO_ACTOR, "rank"])
+    assert pd.isna(actors.loc[NO_ACTOR, "rank"]) and t["actors"]["actor"].iloc[-1] == NO_ACTOR
     assert list(t["unknown_actors"]["actor"]) == ["someone"]
 
 
