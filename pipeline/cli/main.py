@@ -180,23 +180,42 @@ def report(
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
+    table_format: Annotated[Optional[list[str]], typer.Option(
+        "--format", help="Table formats (repeatable): csv, parquet, json, xlsx (one report.xlsx workbook). "
+                         "Default: csv, parquet and json.")] = None,
+    bom: Annotated[bool, typer.Option("--bom", help="Start CSV files with a UTF-8 BOM so that Excel reads "
+                                                    "non-Latin text correctly.")] = False,
+    examples: Annotated[int, typer.Option("--examples", help="Example posts per strategy, scope and kind (top-scoring, "
+                                                             "borderline); 0 = none.", min=0)] = 3,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace private handles (not in "
+                                               "corpora/public_accounts.txt or the actor registry) by user_<hash> "
+                                               "in every output.")] = False,
 ) -> None:
-    """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
+    """Per-actor, actor-type, country, language and month strategy shares with intervals and provenance:
+    tables (CSV, Parquet, JSON, xlsx) with a codebook, HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
     from pipeline.report.run import report as run_report
 
     try:
-        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
+        from pipeline.report.exports import DEFAULT_FORMATS, FORMATS
+
+        formats = tuple(dict.fromkeys(table_format or DEFAULT_FORMATS))
+        bad = [f for f in formats if f not in FORMATS]
+        if bad:
+            raise typer.BadParameter(f"{bad[0]!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors,
+                         formats=formats, bom=bom, examples=examples, pseudonymise=pseudonymise)
     except PipelineError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"{run.posts} posts from {run.actors} actors", err=True)
+    typer.echo(f"{run.posts} post{'' if run.posts == 1 else 's'} from {run.actors} "
+               f"actor{'' if run.actors == 1 else 's'}", err=True)
     if run.unknown_actors:
         typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
                    f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
     typer.echo(f"HTML report: {run.written['report.html']}", err=True)
     typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
-    typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
+    typer.echo(f"tables ({', '.join(formats)}) and codebook.md: {run.out_dir}", err=True)
 
 
 def _register_subcommands() -> None:

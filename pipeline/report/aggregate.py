@@ -292,7 +292,7 @@ class Aggregator:
 
 def aggregate_records(chunks: Iterable[Iterable[Mapping[str, Any]]], registry: Registry | None = None, *,
                       top_hashtags: int = 10, priors: Mapping[str, float] | None = None,
-                      thresholds: Mapping[str, float] | None = None, **options: Any,
+                      thresholds: Mapping[str, float] | None = None, n_boot: int = 200, **options: Any,
                       ) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Aggregate chunks of labelled records; returns (tables, data-quality notes).
 
@@ -304,7 +304,7 @@ def aggregate_records(chunks: Iterable[Iterable[Mapping[str, Any]]], registry: R
     notes = agg.notes()
     for note in notes:
         log.warning(note)
-    return agg.tables(priors=priors, thresholds=thresholds), notes
+    return agg.tables(priors=priors, thresholds=thresholds, n_boot=n_boot), notes
 
 
 def aggregate_frame(df: pd.DataFrame, registry: Registry | None = None, *, chunk_size: int = 10_000,
