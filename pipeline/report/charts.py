@@ -89,14 +89,10 @@ def timeseries(ts: pd.DataFrame, names: tuple[str, ...], title: str, max_groups:
 
 
 def monthly_estimates(est: pd.DataFrame, names: tuple[str, ...], title: str, adjusted: bool) -> bytes:
-    """All posts per month: post counts, and per strategy the headline share with its 95% band.
-
-    The adjusted share (bootstrap band) is the line when available, the counted share (Wilson band)
-    otherwise; hollow markers are months with fewer than :data:`SMALL_GROUP` posts.
-    """
+    """All posts per month: post counts, and per strategy the counted share (Wilson band, every month)
+    and the adjusted share (bootstrap band, months with 30+ posts only); hollow markers = small months."""
     est = est[est["group"].str.match(r"^\d{4}-\d{2}$")].assign(when=lambda d: pd.to_datetime(d["group"] + "-01"))
-    key, low, high = ("adjusted", "adjusted_low", "adjusted_high") if adjusted else \
-        ("counted_share", "counted_low", "counted_high")
+    months = pd.date_range(est["when"].min(), est["when"].max(), freq="MS")
 
     def draw(fig: Any) -> None:
         axes = fig.subplots(len(names) + 1, 1, sharex=True)
@@ -107,18 +103,27 @@ def monthly_estimates(est: pd.DataFrame, names: tuple[str, ...], title: str, adj
         axes[0].set_ylabel("posts")
         axes[0].set_title(title, loc="left")
         for i, (ax, n) in enumerate(zip(axes[1:], names)):
-            g = est[est["strategy"] == n].sort_values("when")
-            colour = PALETTE[i % len(PALETTE)]
-            small = (g["posts"] < SMALL_GROUP).to_numpy()
-            ax.fill_between(g["when"], g[low], g[high], color=colour, alpha=0.2, linewidth=0, label="95% interval")
-            ax.plot(g["when"], g[key], color=colour, linewidth=1.2)
-            ax.plot(g["when"][~small], g[key][~small], "o", ms=4, color=colour, label="month with 30+ posts")
-            ax.plot(g["when"][small], g[key][small], "o", ms=4, mfc="white", color=colour,
-                    label="fewer than 30 posts")
-            ax.set_ylabel(f"{n}\n{'adjusted' if adjusted else 'counted'}", fontsize=8)
-            ax.set_ylim(0, max(0.05, float(np.nanmax(g[high].to_numpy(dtype=float), initial=0.05)) * 1.1))
+            g = est[est["strategy"] == n].set_index("when").reindex(months)  # gaps break the lines
+            small = (g["posts"].fillna(0) < SMALL_GROUP).to_numpy()
+            ax.fill_between(months, g["counted_low"], g["counted_high"], color="#999", alpha=0.2, linewidth=0,
+                            label="counted: Wilson 95% interval")
+            ax.plot(months, g["counted_share"], color="#777", linewidth=1)
+            ax.plot(months[~small], g["counted_share"][~small], "o", ms=3.5, color="#777", label="counted, 30+ posts")
+            ax.plot(months[small], g["counted_share"][small], "o", ms=3.5, mfc="white", color="#777",
+                    label="counted, fewer than 30 posts")
+            if adjusted and g["adjusted"].notna().any():
+                colour = PALETTE[i % len(PALETTE)]
+                ok = g["adjusted"].notna().to_numpy()
+                # error bars, not a band: adjusted months are often isolated (small months have none)
+                ax.errorbar(months[ok], g["adjusted"][ok], yerr=[(g["adjusted"] - g["adjusted_low"])[ok].clip(lower=0),
+                                                                  (g["adjusted_high"] - g["adjusted"])[ok].clip(lower=0)],
+                            fmt="s", ms=4, color=colour, elinewidth=1.5, capsize=3,
+                            label="adjusted (headline), bootstrap 95% interval")
+            ax.set_ylabel(f"{n}\nshare", fontsize=8)
+            ax.set_ylim(0, 1)
             ax.yaxis.set_major_formatter("{x:.0%}")
-        fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", ncol=3, frameon=False, fontsize=8)
+        handles, labels = axes[1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8)
 
     return _png(draw, (10, 1.8 * (len(names) + 1)))
 
@@ -201,28 +206,30 @@ def charts(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, top_actor
     what = ("adjusted", "counted", "mean_prob") if adjusted else ("counted", "mean_prob")
     if len(est):
         cap = "All posts: the three estimates per strategy with 95% intervals"
-        out["estimates_overall"] = (cap, estimate_dots(est[est["level"] == "all"], ["all"], names, cap, what))
+        out["estimates_overall"] = (cap, estimate_dots(est[est["level"] == "all"], ["all"], names,
+                                                       "All posts: three estimates", what))
     if len(types):
         groups = [str(t) for t in types["actor_type"]]
         cap = (f"Estimated shares per actor type, all {len(groups)} shown ('{NO_ACTOR}' = posts without a handle, "
                "not an actor type), with 95% intervals")
-        out["estimates_types"] = (cap, estimate_dots(est[est["level"] == "actor_type"], groups, names, cap,
-                                                     what[:2]))
+        out["estimates_types"] = (cap, estimate_dots(est[est["level"] == "actor_type"], groups, names,
+                                                     "Estimated shares per actor type", what[:2]))
     if len(actors):
         shown = f"all {len(actors)} actors" if len(actors) == len(all_actors) else \
             f"top {len(actors)} of {len(all_actors)} actors by posts"
         cap = f"Strategy mix (counted) of the {shown}; posts without a handle left out"
-        out["strategy_mix_actors"] = (cap, strategy_mix(actors, "actor", names, cap))
+        out["strategy_mix_actors"] = (cap, strategy_mix(actors, "actor", names, f"Strategy mix (counted), {shown}"))
     if len(types):
         cap = "Strategy mix per actor type, counted at the thresholds (numbers in the table below)"
-        out["strategy_mix_types"] = (cap, strategy_mix(types, "actor_type", names, cap))
+        out["strategy_mix_types"] = (cap, strategy_mix(types, "actor_type", names, "Strategy mix per actor type (counted)"))
         cap = "Share of posts vs engagement-weighted shares per actor type (missing metrics left out)"
-        out["engagement_types"] = (cap, engagement(types, "actor_type", names, cap))
+        out["engagement_types"] = (cap, engagement(types, "actor_type", names, "Post shares vs engagement-weighted shares"))
     month_est = est[est["level"] == "month"] if len(est) else est
     if len(month_est) and month_est["group"].str.match(r"^\d{4}-\d{2}$").any():
-        cap = (f"All dated posts per month: posts, and the {'adjusted' if adjusted else 'counted'} share per "
-               "strategy with its 95% band; hollow markers = months with fewer than 30 posts")
-        out["timeseries_all"] = (cap, monthly_estimates(month_est, names, cap, adjusted))
+        cap = ("All dated posts per month: posts, and per strategy the counted share (grey, Wilson 95% band) and "
+               + ("the adjusted share (colour, bootstrap 95% band; months with 30+ posts only); " if adjusted else "")
+               + "hollow markers = months with fewer than 30 posts")
+        out["timeseries_all"] = (cap, monthly_estimates(month_est, names, "All dated posts per month", adjusted))
     ts = tables["timeseries"]
     ts = ts[(ts["level"] == "actor_type") & (ts["group"] != NO_ACTOR)]
     if len(ts):
@@ -230,6 +237,6 @@ def charts(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, top_actor
         shown = f"all {n_types}" if n_types <= 6 else f"the 6 with most posts of {n_types}"
         cap = (f"Monthly posts and counted shares per actor type ({shown} actor types), Wilson 95% bands; hollow "
                "markers = months with fewer than 30 posts")
-        out["timeseries_types"] = (cap, timeseries(ts, names, cap))
+        out["timeseries_types"] = (cap, timeseries(ts, names, f"Per actor type ({shown})"))
     log.debug("drew %d charts", len(out))
     return out

@@ -50,7 +50,7 @@ _FIXED = {
     "counted_low": "lower end of the Wilson 95% interval of counted_share", "counted_high": "upper end of that interval",
     "mean_prob": "(b) mean calibrated probability", "mean_prob_low": "bootstrap 95% interval of mean_prob, lower end",
     "mean_prob_high": "bootstrap 95% interval of mean_prob, upper end",
-    "adjusted": "(c) prior-shift-adjusted share (EM, Saerens et al. 2002): the headline estimate",
+    "adjusted": "(c) prior-shift-adjusted share (EM, Saerens et al. 2002): the headline estimate; empty for groups under 30 posts or without the model's provenance",
     "adjusted_low": "bootstrap 95% interval of adjusted, lower end", "adjusted_high": "upper end of that interval",
     "small_group": "true when the group has fewer than 30 posts: wide intervals, unstable adjusted estimate",
     "threshold_minus": "threshold − 0.1", "threshold_at": "the model's threshold", "threshold_plus": "threshold + 0.1",

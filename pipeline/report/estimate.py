@@ -29,7 +29,9 @@ from pipeline.report.tables import wilson_arrays
 
 log = logging.getLogger(__name__)
 BINS = 200
-#: Groups with fewer posts are marked: their intervals are wide and the EM adjustment unstable.
+#: Groups with fewer posts are marked, and get no adjusted estimate: with a handful of posts EM
+#: converges to 0% or 100% and its bootstrap interval collapses onto that value, which reads as
+#: certainty where there is none (seen on the demo: 3 posts → "100% (100–100%)").
 SMALL_GROUP = 30
 N_BOOT = 200
 SEED = 20021
@@ -152,6 +154,8 @@ def estimate_table(hist: ScoreHistograms, level: str, *, priors: Mapping[str, fl
             mean_prob = np.divide(sums.sum(axis=1), n, out=np.full(len(n), np.nan), where=n > 0)
             adjusted = em_prevalence(counts, means, prior) if prior is not None else np.full(len(n), np.nan)
             mean_reps, adj_reps = _bootstrap(counts, means, prior, rng, n_boot)
+            small = n < SMALL_GROUP
+            adjusted[small], adj_reps[:, small] = np.nan, np.nan
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: groups without scores
                 m_lo, m_hi = np.nanpercentile(mean_reps, [2.5, 97.5], axis=0) if n_boot else (mean_prob, mean_prob)

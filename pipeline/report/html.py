@@ -30,9 +30,9 @@ h1{margin-bottom:.2rem} h2{margin-top:2.2rem;border-bottom:1px solid #ddd;paddin
 .box{background:#f3f7fb;border:1px solid #b9cde0;border-radius:6px;padding:.4rem 1.2rem;margin:1rem 0}
 .box h2{border:none;margin-top:.6rem}
 table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0;width:100%;table-layout:auto}
-th,td{border:1px solid #ddd;padding:.25rem .4rem;vertical-align:top;overflow-wrap:anywhere;text-align:right}
-th{background:#f4f4f4;position:sticky;top:0;z-index:1;text-align:left;font-weight:600}
-td.t{text-align:left} td.n{white-space:nowrap}
+th,td{border:1px solid #ddd;padding:.25rem .4rem;vertical-align:top;text-align:right}
+th{background:#f4f4f4;position:sticky;top:0;z-index:1;text-align:left;font-weight:600;overflow-wrap:anywhere}
+td.t{text-align:left;overflow-wrap:anywhere;min-width:5rem} td.n{min-width:4.5rem}
 figure{margin:1rem 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{color:#555;font-size:.85rem} ul.notes li{margin:.2rem 0}
 """

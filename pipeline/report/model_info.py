@@ -38,9 +38,11 @@ def how_to_read(has_prior: bool) -> list[str]:
                    "which this labelled file's provenance does not carry (re-run 'label' to get OUT.meta.json).")
     out += [
         "A post can carry several strategies, so shares need not add up to 100%.",
-        "Groups with fewer than 30 posts are marked †: their intervals are wide and the adjusted estimate "
-        "unstable. Intervals resample posts; posts of one actor are alike, so intervals of actor types, "
-        "countries and languages are somewhat too narrow.",
+        "Groups with fewer than 30 posts are marked †: their intervals are wide, and they get no adjusted "
+        "estimate (with a handful of posts EM jumps to 0% or 100%); read their counted share. Intervals resample "
+        "posts; posts of one actor are alike, so intervals of actor types, countries and languages are somewhat "
+        "too narrow. When no post of a group scores high, EM and its bootstrap both sit at 0%: the counted "
+        "share's Wilson interval is then the better upper bound.",
         "Posts without an actor handle are one labelled row, '(no actor)', never ranked among actors or "
         "actor types. Actor types come from configs/actors.toml (plus --actors); other handles are 'unknown'.",
         "Engagement-weighted shares use another denominator: views (likes, shares) of posts with the strategy ÷ "
@@ -112,7 +114,7 @@ def provenance_sections(prov: Mapping[str, Any] | None, names: Sequence[str]) ->
                        f"{prov.get('records_rejected')} records rejected (see the rejects file).",
                        ["file", "records read", "bytes", "sha256"],
                        [[f.get("name", ""), f"{int(f.get('rows', 0)):,}", f"{int(f.get('bytes', 0)):,}",
-                         str(f.get("sha256", ""))] for f in files]))
+                         str(f.get("sha256", ""))] for f in files], text_columns=4))
     return out
 
 

@@ -88,7 +88,7 @@ def _cells(row: pd.Series, what: tuple[str, ...]) -> list[str]:
 
 def estimate_headers(names: tuple[str, ...], what: tuple[str, ...]) -> list[str]:
     words = {"counted": "counted", "mean_prob": "mean probability", "adjusted": "adjusted (headline)"}
-    return [f"{n}: {words[w]}" for n in names for w in what]
+    return [f"{n.replace('_', ' ')}: {words[w]}" for n in names for w in what]  # spaces: headers can wrap
 
 
 def group_rows(est: pd.DataFrame, groups: list[tuple[str, list[str]]], names: tuple[str, ...],

@@ -57,6 +57,8 @@ def test_groups_are_estimated_separately_and_small_groups_marked():
     assert t.loc["a", "adjusted"] == pytest.approx(0.02, abs=0.01)
     assert t.loc["b", "adjusted"] == pytest.approx(0.4, abs=0.03)
     assert t.loc["c", "small_group"] and not t.loc["a", "small_group"]
+    assert np.isnan(t.loc["c", "adjusted"]) and np.isnan(t.loc["c", "adjusted_high"])  # no EM on 10 posts
+    assert t.loc["c", "counted_high"] > 0 and not np.isnan(t.loc["c", "mean_prob"])
     assert t.loc["a", "posts"] == 5000 and t["posts"].sum() == 10_010
 
 
