@@ -113,10 +113,10 @@ def monthly_estimates(est: pd.DataFrame, names: tuple[str, ...], title: str, adj
                     label="counted, fewer than 30 posts")
             if adjusted and g["adjusted"].notna().any():
                 colour = PALETTE[i % len(PALETTE)]
-                ok = g["adjusted"].notna().to_numpy()
+                adj, lo, hi = (g[c].to_numpy(dtype=float) for c in ("adjusted", "adjusted_low", "adjusted_high"))
+                ok = ~np.isnan(adj)
                 # error bars, not a band: adjusted months are often isolated (small months have none)
-                ax.errorbar(months[ok], g["adjusted"][ok], yerr=[(g["adjusted"] - g["adjusted_low"])[ok].clip(lower=0),
-                                                                  (g["adjusted_high"] - g["adjusted"])[ok].clip(lower=0)],
+                ax.errorbar(months[ok], adj[ok], yerr=[np.clip(adj - lo, 0, None)[ok], np.clip(hi - adj, 0, None)[ok]],
                             fmt="s", ms=4, color=colour, elinewidth=1.5, capsize=3,
                             label="adjusted (headline), bootstrap 95% interval")
             ax.set_ylabel(f"{n}\nshare", fontsize=8)

@@ -32,6 +32,7 @@ TABLES = {
 
 _FIXED = {
     "rank": "rank by posts (1 = most); empty for posts without an actor, which are never ranked",
+    "all": "the one group of all posts",
     "actor": "TikTok handle, lower-case without @ ('(no actor)' when the post has none; user_… = pseudonym)",
     "actor_name": "display name from the actor registry", "actor_type": "actor type from the actor registry",
     "country": "ISO 3166-1 country of the actor from the registry ('(unknown)' when not known)",
