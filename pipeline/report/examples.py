@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.report.privacy import Pseudonymiser
-from pipeline.report.registry import NO_ACTOR
 
 TEXT_CHARS = 280
 KINDS = ("top", "borderline")
 COLUMNS = ["scope", "strategy", "kind", "rank", "post_id", "actor", "actor_type", "created_at", "language",
            "score", "threshold", "labels", "text", "explanation", "url"]
 _VIDEO_ID = re.compile(r"^\d{15,21}$")
+_HANDLE = re.compile(r"^[a-z0-9_.]{1,40}$")  # what TikTok allows in a handle; anything else gets no link
 
 
 def post_url(post_id: str, actor: str, public: bool) -> str:
@@ -35,7 +35,7 @@ def post_url(post_id: str, actor: str, public: bool) -> str:
 
     Links of pseudonymised accounts are left empty: the handle is part of the URL.
     """
-    if not _VIDEO_ID.match(post_id) or actor == NO_ACTOR or not public:
+    if not _VIDEO_ID.match(post_id) or not _HANDLE.match(actor) or not public:
         return ""
     return f"https://www.tiktok.com/@{actor}/video/{post_id}"
 
