@@ -27,11 +27,13 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	@mkdir -p out/demo
 	$(BIN)/tiktok-diplomacy label $(DEMO_INPUTS) --transcripts samples/demo/transcripts \
-		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl
-	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report
+		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl --explain
+	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report --examples 3 --pseudonymise \
+		--format csv --format parquet --format json --format xlsx --bom
 	@echo ""
 	@echo "Demo done. Labelled posts: out/demo/labelled.jsonl (rejects: out/demo/rejects.jsonl)"
-	@echo "Per-actor report: out/demo/report/"
+	@echo "Provenance of the labels: out/demo/labelled.jsonl.meta.json"
+	@echo "Per-actor report: out/demo/report/report.html (tables, report.xlsx and codebook.md beside it)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

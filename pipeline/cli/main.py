@@ -210,7 +210,7 @@ def report(
         return
     typer.echo(f"{run.posts} post{'' if run.posts == 1 else 's'} from {run.actors} "
                f"actor{'' if run.actors == 1 else 's'}", err=True)
-    if run.unknown_actors:
+    if run.unknown_actors and "actors_template.toml" in run.written:
         typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
                    f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
     typer.echo(f"HTML report: {run.written['report.html']}", err=True)

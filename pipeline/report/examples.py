@@ -28,14 +28,16 @@ COLUMNS = ["scope", "strategy", "kind", "rank", "post_id", "actor", "actor_type"
            "score", "threshold", "labels", "text", "explanation", "url"]
 _VIDEO_ID = re.compile(r"^\d{15,21}$")
 _HANDLE = re.compile(r"^[a-z0-9_.]{1,40}$")  # what TikTok allows in a handle; anything else gets no link
+_PSEUDONYM = re.compile(r"^user_[0-9a-f]{10}$")  # corpus/report pseudonyms: not a real account, no link
 
 
 def post_url(post_id: str, actor: str, public: bool) -> str:
     """``https://www.tiktok.com/@handle/video/ID`` for TikTok video ids; empty when it cannot be built.
 
-    Links of pseudonymised accounts are left empty: the handle is part of the URL.
+    Links of pseudonymised accounts are left empty: the handle is part of the URL (and a pseudonym
+    from the bundled sample, ``user_`` + 10 hex digits, is not a real account).
     """
-    if not _VIDEO_ID.match(post_id) or not _HANDLE.match(actor) or not public:
+    if not _VIDEO_ID.match(post_id) or not _HANDLE.match(actor) or _PSEUDONYM.match(actor) or not public:
         return ""
     return f"https://www.tiktok.com/@{actor}/video/{post_id}"
 

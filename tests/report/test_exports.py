@@ -166,3 +166,12 @@ def test_report_without_provenance_says_so_and_has_no_adjusted(tmp_path):
     assert any("no provenance" in n for n in run.notes)
     html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "Headline: the counted share" in html
+
+
+def test_post_links_only_for_real_public_handles():
+    from pipeline.report.examples import post_url
+
+    assert post_url(BIG_ID, "bbcnews", True) == f"https://www.tiktok.com/@bbcnews/video/{BIG_ID}"
+    assert post_url(BIG_ID, "bbcnews", False) == ""  # pseudonymised account
+    assert post_url(BIG_ID, "user_0123456789", True) == ""  # a pseudonym is not an account
+    assert post_url(BIG_ID, "<b>x</b>", True) == "" and post_url("v0f025gc0000", "bbcnews", True) == ""
