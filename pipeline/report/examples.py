@@ -91,8 +91,9 @@ class ExampleCollector:
             ok = frame[~np.isnan(S[:, j])]
             for kind, col in (("top", "top"), ("borderline", "border")):
                 best = ok.sort_values(col, ascending=False, kind="stable")
-                picks = [("all", best.head(self.n))] + list(best.groupby("type", sort=False).head(self.n)
-                                                             .groupby("type", sort=False))
+                k = self._cap(("", name, kind))
+                picks = [("all", best.head(k))] + list(best.groupby("type", sort=False).head(k)
+                                                       .groupby("type", sort=False))
                 for scope, rows in picks:
                     for i, key in zip(rows["i"], rows[col]):
                         self._push((str(scope), name, kind), float(key), recs[i], actors[i], types[i], S[i, j], t)
@@ -100,7 +101,8 @@ class ExampleCollector:
     def _push(self, slot: tuple[str, str, str], key: float, rec: Mapping[str, Any], actor: str, atype: str,
               score: float, threshold: float) -> None:
         heap = self.heaps.setdefault(slot, [])
-        if len(heap) >= self.n and key <= heap[0][0]:
+        cap = self._cap(slot)
+        if len(heap) >= cap and key <= heap[0][0]:
             return
         public = self.pseudo is None or not self.pseudo.is_private(actor)
         shown = self.pseudo.handle(actor) if self.pseudo else actor
@@ -120,16 +122,23 @@ class ExampleCollector:
                 "threshold": threshold, "labels": labels_text, "text": text,
                 "explanation": _explanation(rec, slot[1]), "url": post_url(post_id, actor, public)}
         entry = (key, next(self._seq), item)
-        if len(heap) < self.n:
+        if len(heap) < cap:
             heapq.heappush(heap, entry)
         else:
             heapq.heapreplace(heap, entry)
 
+    def _cap(self, slot: tuple[str, str, str]) -> int:
+        # borderline keeps twice as many: in a scope where nothing scores high, the top posts are also the
+        # ones closest to the threshold, and the table shows each post once (as 'top')
+        return self.n * (2 if slot[2] == "borderline" else 1)
+
     def table(self) -> pd.DataFrame:
-        """All kept examples, one row each, best first within (scope, strategy, kind)."""
+        """All kept examples, one row each, best first within (scope, strategy, kind); no post twice."""
         rows = []
         for (scope, name, kind), heap in self.heaps.items():
-            for rank, (_, _, item) in enumerate(sorted(heap, key=lambda e: (-e[0], e[1])), start=1):
+            top = {e[2]["post_id"] for e in self.heaps.get((scope, name, "top"), [])} if kind == "borderline" else set()
+            kept = [e for e in sorted(heap, key=lambda e: (-e[0], e[1])) if e[2]["post_id"] not in top][:self.n]
+            for rank, (_, _, item) in enumerate(kept, start=1):
                 rows.append({"scope": scope, "strategy": name, "kind": kind, "rank": rank, **item})
         df = pd.DataFrame(rows, columns=COLUMNS)
         order = {n: i for i, n in enumerate(self.names)}

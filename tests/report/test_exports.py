@@ -175,3 +175,17 @@ def test_post_links_only_for_real_public_handles():
     assert post_url(BIG_ID, "bbcnews", False) == ""  # pseudonymised account
     assert post_url(BIG_ID, "user_0123456789", True) == ""  # a pseudonym is not an account
     assert post_url(BIG_ID, "<b>x</b>", True) == "" and post_url("v0f025gc0000", "bbcnews", True) == ""
+
+
+def test_examples_show_each_post_once_per_scope_and_strategy():
+    from pipeline.report.examples import ExampleCollector
+
+    recs = [{"post_id": str(i), "caption": f"post {i}"} for i in range(6)]
+    S = np.array([[0.01 * (i + 1)] for i in range(6)])  # nothing reaches the 0.5 threshold
+    col = ExampleCollector(["x"], {"x": 0.5}, 2)
+    col.add(recs, S, ["a"] * 6, ["media"] * 6)
+    t = col.table()
+    for scope in ("all", "media"):
+        part = t[t["scope"] == scope]
+        assert list(part.loc[part["kind"] == "top", "post_id"]) == ["5", "4"]
+        assert list(part.loc[part["kind"] == "borderline", "post_id"]) == ["3", "2"]  # next closest, no repeats
