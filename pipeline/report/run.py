@@ -119,7 +119,8 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
                f"{plural(len(unknown), 'handle')} not in the actor registry"
                + ("; private handles pseudonymised (user_…)" if pseudonymised else ""),
                f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by tiktok-diplomacy {__version__}"]
-    files = sorted(written) + ["report.html", "summary.md", "report.json"]
+    streamed = [p.name for p in posts.final.values()] if posts is not None else []  # written while aggregating
+    files = sorted(set(written) | set(streamed)) + ["report.html", "summary.md", "report.json"]
     title = "TikTok diplomacy strategies per actor"
 
     def build(top: int) -> list[Any]:
