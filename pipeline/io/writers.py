@@ -102,7 +102,7 @@ class RecordWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows, schema=self._pq.schema_arrow if self._pq else None)
+        table = pa.Table.from_pylist(rows, schema=self._pq.schema if self._pq else None)
         if self._pq is None:
             self._pq = pq.ParquetWriter(self.path, table.schema)
         self._pq.write_table(table)

@@ -16,11 +16,12 @@ def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("ext", ["jsonl", "parquet"])
-def test_sidecar_matches_model_and_inputs(tmp_path, data_dir, ext):
+@pytest.mark.parametrize("ext,chunk_size", [("jsonl", 10_000), ("parquet", 10_000), ("parquet", 7)])
+def test_sidecar_matches_model_and_inputs(tmp_path, data_dir, ext, chunk_size):
     inputs = [data_dir / "zeeschuimer.ndjson", data_dir / "aiforensics_videos.csv"]
     out = tmp_path / f"labelled.{ext}"
-    run = label_files(inputs, out, progress=False, workers=1)
+    # chunk_size 7: several Parquet row groups (writing a second chunk used a missing ParquetWriter attribute)
+    run = label_files(inputs, out, progress=False, workers=1, chunk_size=chunk_size)
     side = sidecar_path(out)
     assert side.name == f"labelled.{ext}.meta.json"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # renamed into place
