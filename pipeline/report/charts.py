@@ -118,7 +118,7 @@ def monthly_estimates(est: pd.DataFrame, names: tuple[str, ...], title: str, adj
                 # error bars, not a band: adjusted months are often isolated (small months have none)
                 ax.errorbar(months[ok], adj[ok], yerr=[np.clip(adj - lo, 0, None)[ok], np.clip(hi - adj, 0, None)[ok]],
                             fmt="s", ms=4, color=colour, elinewidth=1.5, capsize=3,
-                            label="adjusted (headline), bootstrap 95% interval")
+                            label="adjusted, bootstrap 95% interval")
             ax.set_ylabel(f"{n}\nshare", fontsize=8)
             ax.set_ylim(0, 1)
             ax.yaxis.set_major_formatter("{x:.0%}")
@@ -130,11 +130,15 @@ def monthly_estimates(est: pd.DataFrame, names: tuple[str, ...], title: str, adj
 
 def estimate_dots(est: pd.DataFrame, groups: list[str], names: tuple[str, ...], title: str,
                   what: tuple[str, ...]) -> bytes:
-    """Per strategy panel: each group's estimates as points with 95% intervals (same numbers as the tables)."""
+    """Per strategy panel: each group's estimates as points with 95% intervals (same numbers as the tables).
+
+    The first estimate in ``what`` is labelled the headline.
+    """
     cols = {"counted": ("counted_share", "counted_low", "counted_high", "#999999"),
             "mean_prob": ("mean_prob", "mean_prob_low", "mean_prob_high", "#f58518"),
             "adjusted": ("adjusted", "adjusted_low", "adjusted_high", "#4c78a8")}
-    words = {"counted": "counted", "mean_prob": "mean probability", "adjusted": "adjusted (headline)"}
+    words = {"counted": "counted", "mean_prob": "mean probability", "adjusted": "adjusted"}
+    words[what[0]] += " (headline)"
     idx = est.set_index(["group", "strategy"])
     groups = groups[::-1]
 
@@ -197,13 +201,14 @@ def engagement(df: pd.DataFrame, key: str, names: tuple[str, ...], title: str) -
 
 
 def charts(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, top_actors: int = 20,
-           adjusted: bool = True) -> dict[str, tuple[str, bytes]]:
+           adjusted: bool = True, headline: str = "adjusted") -> dict[str, tuple[str, bytes]]:
     """name → (caption, PNG bytes) for every chart that has data to show."""
     out: dict[str, tuple[str, bytes]] = {}
     all_actors = tables["actors"][tables["actors"]["actor"] != NO_ACTOR]  # never ranked among actors
     actors, types = all_actors.head(top_actors), tables["actor_types"]
     est = tables["estimates"]
-    what = ("adjusted", "counted", "mean_prob") if adjusted else ("counted", "mean_prob")
+    what = (("adjusted", "counted", "mean_prob") if headline == "adjusted" else ("counted", "adjusted", "mean_prob")) \
+        if adjusted else ("counted", "mean_prob")
     if len(est):
         cap = "All posts: the three estimates per strategy with 95% intervals"
         out["estimates_overall"] = (cap, estimate_dots(est[est["level"] == "all"], ["all"], names,

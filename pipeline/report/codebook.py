@@ -54,6 +54,8 @@ _FIXED = {
     "adjusted": "(c) prior-shift-adjusted share (EM, Saerens et al. 2002): the headline estimate; empty for groups under 30 posts or without the model's provenance",
     "adjusted_low": "bootstrap 95% interval of adjusted, lower end", "adjusted_high": "upper end of that interval",
     "small_group": "true when the group has fewer than 30 posts: wide intervals, unstable adjusted estimate",
+    "adjusted_at_boundary": "true when EM put the share at 0% (100%) although posts score above (below) the "
+                            "threshold: the group's posts differ from the training posts in more than prevalence",
     "threshold_minus": "threshold − 0.1", "threshold_at": "the model's threshold", "threshold_plus": "threshold + 0.1",
     "share_at_threshold_minus": "share of scored posts with score ≥ threshold − 0.1",
     "share_at_threshold_at": "share of scored posts with score ≥ threshold",

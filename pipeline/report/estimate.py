@@ -185,7 +185,11 @@ def estimate_table(hist: ScoreHistograms, level: str, *, priors: Mapping[str, fl
                        "counted_low": c_lo[i], "counted_high": c_hi[i],
                        "mean_prob": mean_prob[i], "mean_prob_low": m_lo[i], "mean_prob_high": m_hi[i],
                        "adjusted": adjusted[i], "adjusted_low": a_lo[i], "adjusted_high": a_hi[i],
-                       "small_group": bool(posts[i] < SMALL_GROUP)}
+                       "small_group": bool(posts[i] < SMALL_GROUP),
+                       # EM at 0% (100%) although posts score above (below) the threshold: the group's scores do
+                       # not fit a pure prior shift (its posts differ from the training posts), see choose_headline
+                       "adjusted_at_boundary": bool((adjusted[i] <= 1e-6 and k_lab[i] > 0)
+                                                    or (adjusted[i] >= 1 - 1e-6 and k_lab[i] < posts[i]))}
                 if t is not None:
                     for tag, shift in (("minus", -0.1), ("at", 0.0), ("plus", 0.1)):
                         cut = int(round(min(max(t + shift, 0.0), 1.0) * BINS))
@@ -197,3 +201,34 @@ def estimate_table(hist: ScoreHistograms, level: str, *, priors: Mapping[str, fl
         num = df.select_dtypes("float").columns
         df[num] = df[num].round(4)
     return df
+
+
+def choose_headline(est: pd.DataFrame, max_boundary: float = 0.25) -> tuple[str, str]:
+    """Which estimate the report leads with, and why: ``("adjusted" | "counted", reason)``.
+
+    The adjusted share is the better estimate when its assumption holds: only the prevalence of
+    a strategy differs from the training corpus, not what its posts look like.  When that fails
+    (other platforms' formats, posts without text), EM is pushed to 0% in groups where posts
+    clearly score above the threshold.  If that happens for all posts or for more than
+    ``max_boundary`` of the actor types with an adjusted estimate, the counted share leads.
+    """
+    if "adjusted" not in est or not est["adjusted"].notna().any():
+        return "counted", ("the adjusted estimate needs the model's training prevalence, which this labelled file's "
+                           "provenance does not carry (re-run 'label' to get OUT.meta.json)")
+    overall = est[(est["level"] == "all") & est["adjusted"].notna()]
+    types = est[(est["level"] == "actor_type") & est["adjusted"].notna()]
+    bad_all = overall[overall["adjusted_at_boundary"]]
+    frac = float(types["adjusted_at_boundary"].mean()) if len(types) else 0.0
+    if len(bad_all) or frac > max_boundary:
+        which = (f"for all posts ({', '.join(bad_all['strategy'])})" if len(bad_all) else
+                 f"in {int(types['adjusted_at_boundary'].sum())} of {len(types)} actor-type shares")
+        return "counted", (f"EM put the share at 0% (or 100%) {which} although posts there score above (below) the "
+                           "threshold: these posts differ from the training posts in more than the prevalence, which "
+                           "is the assumption EM needs. The adjusted shares are shown (‡ marks those at the boundary) "
+                           "but the counted share leads; it over-states rare strategies, so read both and the examples.")
+    return "adjusted", ("thresholds were tuned on a training corpus enriched for the strategies; where a strategy is "
+                        "rarer than there, counting over-states it (on a population-like sample of held-out posts, "
+                        "counted shares came out 8–30% too high and mean probabilities 1.3–2.4× too high, while EM "
+                        "recovered the true shares within ±0.3 points). EM assumes that only the prevalence changes, "
+                        "not what a post with a strategy looks like, and that scores are calibrated; ‡ marks groups "
+                        "where it hit 0% or 100% against the evidence of the scores.")

@@ -15,8 +15,8 @@ from pipeline.report.sections import Section, pct
 HEADLINE = "adjusted"
 
 
-def how_to_read(has_prior: bool) -> list[str]:
-    """The "how to read these numbers" box."""
+def how_to_read(headline: str, why: str) -> list[str]:
+    """The "how to read these numbers" box; ``headline``/``why`` from :func:`pipeline.report.estimate.choose_headline`."""
     out = [
         "Every share is an estimate made by a classifier, not a count of hand-annotated posts. Each comes "
         "with a 95% interval; read the interval, not the point.",
@@ -24,18 +24,8 @@ def how_to_read(has_prior: bool) -> list[str]:
         "÷ posts (Wilson interval); (b) mean probability = the mean calibrated score (bootstrap interval); "
         "(c) adjusted = the prior-shift correction (EM, Saerens, Latinne & Decaestecker 2002) of the calibrated "
         "scores (bootstrap interval).",
+        f"Headline: the {headline} share, because {why}",
     ]
-    if has_prior:
-        out.append(
-            "Headline: the adjusted share. The thresholds were tuned on a training corpus enriched for the "
-            "strategies; where a strategy is rarer than there, counting over-states it (on a population "
-            "sample of held-out posts, counted shares came out 8–30% too high and mean probabilities 1.3–2.4× "
-            "too high, while EM recovered the true shares within ±0.3 points). EM assumes that only the "
-            "prevalence changes, not what a post with a strategy looks like, and that scores are calibrated; "
-            "where the three estimates disagree strongly, read example posts before trusting any of them.")
-    else:
-        out.append("Headline: the counted share. The adjusted estimate needs the model's training prevalence, "
-                   "which this labelled file's provenance does not carry (re-run 'label' to get OUT.meta.json).")
     out += [
         "A post can carry several strategies, so shares need not add up to 100%.",
         "Groups with fewer than 30 posts are marked †: their intervals are wide, and they get no adjusted "

@@ -33,6 +33,7 @@ from pipeline.label.provenance import read_provenance, write_json_atomic
 from pipeline.report.aggregate import aggregate_records
 from pipeline.report.charts import charts as draw_charts
 from pipeline.report.codebook import check_names, codebook, codebook_md
+from pipeline.report.estimate import choose_headline
 from pipeline.report.examples import ExampleCollector
 from pipeline.report.exports import DEFAULT_FORMATS, FORMATS, XLSX_NAME, Workbook, atomic_path, write_csv, write_tables
 from pipeline.report.html import render_html
@@ -101,9 +102,9 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
     if not pseudonymised:
         written["actors_template.toml"] = _write_text(out_dir / "actors_template.toml", actor_template(
             list(zip(unknown["actor"], unknown["posts"].astype(int)))))
-    has_prior = bool(len(tables["estimates"])) and "adjusted" in tables["estimates"] \
-        and tables["estimates"]["adjusted"].notna().any()
-    pngs = draw_charts(tables, names, top_actors=chart_actors, adjusted=has_prior)
+    headline, why = choose_headline(tables["estimates"])
+    has_prior = bool(len(tables["estimates"])) and tables["estimates"]["adjusted"].notna().any()
+    pngs = draw_charts(tables, names, top_actors=chart_actors, adjusted=has_prior, headline=headline)
     for name, (_, png) in pngs.items():
         path = written[f"charts/{name}.png"] = out_dir / "charts" / f"{name}.png"
         path.write_bytes(png)
@@ -124,19 +125,19 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
     title = "TikTok diplomacy strategies per actor"
 
     def build(top: int) -> list[Any]:
-        return (overall_sections(tables, names, has_prior) + provenance_sections(provenance, names)
-                + level_sections(tables, names, top=top, has_prior=has_prior) + [mix_section(tables, names)]
+        return (overall_sections(tables, names, headline) + provenance_sections(provenance, names)
+                + level_sections(tables, names, top=top, headline=headline) + [mix_section(tables, names)]
                 + example_sections(tables, names, examples) + [engagement_section(tables, names)]
                 + other_sections(tables, names, top_actors=top, top_hashtags=5))
 
-    kw = dict(title=title, summary=summary, notes=notes, method=how_to_read(has_prior), files=files)
+    kw = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
     written["report.html"] = _write_text(out_dir / "report.html", render_html(build(top_actors), pngs, **kw))
     md = render_md(build(min(top_actors, 20)), {name: f"charts/{name}.png" for name in pngs}, **kw)
     written["summary.md"] = _write_text(out_dir / "summary.md", md)
     meta = {"format": REPORT_FORMAT, "tiktok_diplomacy_version": __version__, "source": source,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "labels": list(names),
             "metrics": list(METRICS), "posts": int(overall["posts"]), "actors": n_actors, "notes": notes,
-            "headline_estimate": "adjusted" if has_prior else "counted", "pseudonymised": pseudonymised,
+            "headline_estimate": headline, "headline_reason": why, "pseudonymised": pseudonymised,
             "provenance": provenance, "tables": {name: len(df) for name, df in tables.items()}, "files": files}
     written["report.json"] = write_json_atomic(out_dir / "report.json", meta)
     log.info("report written to %s", out_dir)

@@ -77,17 +77,25 @@ def estimate_frame(est: pd.DataFrame, level: str) -> pd.DataFrame:
     return part.set_index(["group", "strategy"]) if len(part) else part
 
 
+BOUNDARY = " ‡"
+
+
 def _cells(row: pd.Series, what: tuple[str, ...]) -> list[str]:
     out = []
     for w in what:
         prefix = {"counted": "counted_share", "mean_prob": "mean_prob", "adjusted": "adjusted"}[w]
         low, high = ("counted_low", "counted_high") if w == "counted" else (f"{w}_low", f"{w}_high")
-        out.append(interval(row[prefix], row[low], row[high]))
+        cell = interval(row[prefix], row[low], row[high])
+        if w == "adjusted" and bool(row.get("adjusted_at_boundary", False)) and cell != "–":
+            cell += BOUNDARY
+        out.append(cell)
     return out
 
 
 def estimate_headers(names: tuple[str, ...], what: tuple[str, ...]) -> list[str]:
-    words = {"counted": "counted", "mean_prob": "mean probability", "adjusted": "adjusted (headline)"}
+    """Headers per strategy; the first estimate in ``what`` is the headline."""
+    words = {"counted": "counted", "mean_prob": "mean probability", "adjusted": "adjusted"}
+    words[what[0]] += " (headline)"
     return [f"{n.replace('_', ' ')}: {words[w]}" for n in names for w in what]  # spaces: headers can wrap
 
 
@@ -109,7 +117,7 @@ def group_rows(est: pd.DataFrame, groups: list[tuple[str, list[str]]], names: tu
     return rows
 
 
-def overall_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], has_prior: bool) -> list[Section]:
+def overall_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], headline: str) -> list[Section]:
     """All posts: the three estimates side by side, and shares at thresholds ±0.1."""
     est = estimate_frame(tables["estimates"], "all")
     rows, sens = [], []
@@ -121,9 +129,9 @@ def overall_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], ha
         if "threshold_at" in r and pd.notna(r.get("threshold_at")):
             sens.append([n] + [f"{pct(r[f'share_at_threshold_{t}'])} at {r[f'threshold_{t}']:.2f}"
                                for t in ("minus", "at", "plus")])
-    head = "adjusted" if has_prior else "counted"
     out = [Section("overall", "All posts: three estimates of each strategy's share",
-                   f"The headline is the {head} share (see 'How to read these numbers'). 95% intervals in brackets.",
+                   f"The headline is the {headline} share (see 'How to read these numbers'). 95% intervals in "
+                   "brackets; ‡ = EM at 0% or 100% against the evidence of the scores.",
                    ["strategy", "posts", "posts labelled", "counted (Wilson)", "mean probability (bootstrap)",
                     "adjusted, EM (bootstrap)"], rows, charts=["estimates_overall"])]
     if sens:
@@ -135,12 +143,15 @@ def overall_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], ha
     return out
 
 
-def level_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, top: int, has_prior: bool) -> list[Section]:
+def level_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, top: int, headline: str) -> list[Section]:
     """Actor types, actors, countries, languages and months: the estimates per group."""
     est_all = tables["estimates"]
-    what = ("adjusted", "counted") if has_prior else ("counted",)
-    intro = ("Adjusted (headline) and counted share of posts per strategy, with 95% intervals; mean probabilities "
-             "and the threshold sensitivity of every group are in estimates.csv. † = fewer than 30 posts.")
+    has_adjusted = "adjusted" in est_all and est_all["adjusted"].notna().any()
+    what = ("adjusted", "counted") if headline == "adjusted" else ("counted", "adjusted") if has_adjusted else ("counted",)
+    intro = (f"{what[0].capitalize()} (headline){' and ' + what[1] if len(what) > 1 else ''} share of posts per "
+             "strategy, with 95% intervals; mean probabilities and the threshold sensitivity of every group are in "
+             "estimates.csv. † = fewer than 30 posts (no adjusted estimate); ‡ = EM at 0% or 100% against the "
+             "evidence of the scores.")
     out = []
     types = tables["actor_types"]
     est = estimate_frame(est_all, "actor_type")

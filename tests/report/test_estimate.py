@@ -68,3 +68,34 @@ def test_missing_prior_leaves_adjusted_empty():
     row = estimate_table(hist, "all", priors=None, thresholds=None).iloc[0]
     assert np.isnan(row["adjusted"]) and row["posts"] == 3 and row["posts_scored"] == 2
     assert row["mean_prob"] == pytest.approx(0.5)
+
+
+def test_headline_falls_back_to_counted_when_em_hits_zero_against_the_scores():
+    import pandas as pd
+
+    from pipeline.report.estimate import choose_headline
+
+    rng = np.random.default_rng(5)
+    # scores calibrated for the training data, but the group's negatives score far lower than training
+    # negatives did (not a prior shift): EM goes to 0% although posts clearly score above the threshold
+    neg = rng.uniform(0.0005, 0.002, 980)
+    pos = rng.uniform(0.6, 0.9, 20)
+    s = np.concatenate([neg, pos])[:, None]
+    hist = ScoreHistograms(["x"])
+    for level in ("all", "actor_type"):
+        hist.add(level, ["g"] * len(s) if level == "actor_type" else ["all"] * len(s), s, s >= 0.5)
+    est = pd.concat([estimate_table(hist, lv, priors={"x": 0.3}, thresholds=None, n_boot=20)
+                     for lv in ("all", "actor_type")])
+    assert est["adjusted_at_boundary"].all() and (est["adjusted"] == 0).all()
+    headline, why = choose_headline(est)
+    assert headline == "counted" and "EM put the share at 0%" in why
+    # a genuine prior shift keeps the adjusted share as the headline
+    s2, _ = _calibrated_scores(rng, 5000, 0.05, 0.12)
+    hist2 = ScoreHistograms(["x"])
+    for level in ("all", "actor_type"):
+        hist2.add(level, ["g"] * len(s2) if level == "actor_type" else ["all"] * len(s2), s2[:, None],
+                  (s2 >= 0.3)[:, None])
+    est2 = pd.concat([estimate_table(hist2, lv, priors={"x": 0.12}, thresholds=None, n_boot=20)
+                      for lv in ("all", "actor_type")])
+    assert choose_headline(est2)[0] == "adjusted"
+    assert choose_headline(est2.assign(adjusted=np.nan))[0] == "counted"
