@@ -160,7 +160,9 @@ def level_sections(tables: dict[str, pd.DataFrame], names: tuple[str, ...], *, t
     out.append(Section("actor_types", "Strategies by actor type", intro + " Mean probabilities are shown here too.",
                        ["rank", "actor type", "actors", "posts"] + estimate_headers(names, what + ("mean_prob",)),
                        group_rows(est, groups, names, what + ("mean_prob",), 1), charts=["estimates_types"],
-                       note=shown_note(len(types), len(types), "actor type", "actor_types.csv"), text_columns=3))
+                       note=f"All {plural(int(types['rank'].notna().sum()), 'actor type')} shown"
+                       + (f", and the '{NO_ACTOR}' row." if (types["actor_type"] == NO_ACTOR).any() else "."),
+                       text_columns=3))
     actors = tables["actors"]
     ranked = actors[actors["actor"] != NO_ACTOR]
     shown = pd.concat([ranked.head(top), actors[actors["actor"] == NO_ACTOR]])
