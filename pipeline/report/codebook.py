@@ -127,7 +127,8 @@ def codebook_md(book: pd.DataFrame, names: Sequence[str]) -> str:
              "names are shortened to codes: " + ", ".join(f"`{c}` = {n}" for n, c in codes.items()) + "; "
              "`a_and_b` = posts with both. `long_name` is the name in Python (`aggregate_frame`).", "",
              "Read CSV ids as text: R `readr::read_csv(f, col_types = cols(post_id = 'c'))`, pandas "
-             "`pd.read_csv(f, dtype={'post_id': str})`, Stata `import delimited f, stringcols(1)`. "
+             "`pd.read_csv(f, dtype={'post_id': str})`, Stata `import delimited posts.csv, stringcols(1)` (post_id "
+             "is the first column of posts.csv). "
              "Parquet and report.xlsx already store them as text.", ""]
     for table, part in book.groupby("table", sort=False):
         lines += [f"## {table}", "", md_escape(TABLES.get(str(table), "")), "",
