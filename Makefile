@@ -27,12 +27,15 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	@mkdir -p out/demo
 	$(BIN)/tiktok-diplomacy label $(DEMO_INPUTS) --transcripts samples/demo/transcripts \
-		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl
-	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report --events samples/demo/events.toml --window 30d
+		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl --explain
+	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report --examples 3 --pseudonymise \
+		--format csv --format parquet --format json --format xlsx --bom \
+		--events samples/demo/events.toml --window 30d
 	$(BIN)/tiktok-diplomacy coordination out/demo/labelled.jsonl -o out/demo/coordination --window 48h
 	@echo ""
 	@echo "Demo done. Labelled posts: out/demo/labelled.jsonl (rejects: out/demo/rejects.jsonl)"
-	@echo "Per-actor report: out/demo/report/"
+	@echo "Provenance of the labels: out/demo/labelled.jsonl.meta.json"
+	@echo "Per-actor report: out/demo/report/report.html (tables, report.xlsx and codebook.md beside it)"
 	@echo "Event windows and trend adoption: out/demo/report/analyses.html (the sample is too small for the"
 	@echo "  event windows to show a change: under 30 dated posts in each window; the page says so)"
 	@echo "Coordinated posting: out/demo/coordination/coordination.html"

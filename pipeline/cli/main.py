@@ -234,8 +234,19 @@ def report(
                                                        "adoption section (repeatable; default: found in the data).")
                      ] = None,
     quiet: QuietOpt = False,
+    table_format: Annotated[Optional[list[str]], typer.Option(
+        "--format", help="Table formats (repeatable): csv, parquet, json, xlsx (one report.xlsx workbook). "
+                         "Default: csv, parquet and json.")] = None,
+    bom: Annotated[bool, typer.Option("--bom", help="Start CSV files with a UTF-8 BOM so that Excel reads "
+                                                    "non-Latin text correctly.")] = False,
+    examples: Annotated[int, typer.Option("--examples", help="Example posts per strategy, scope and kind (top-scoring, "
+                                                             "borderline); 0 = none.", min=0)] = 3,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace private handles (not in "
+                                               "corpora/public_accounts.txt or the actor registry) by user_<hash> "
+                                               "in every output.")] = False,
 ) -> None:
-    """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
+    """Per-actor, actor-type, country, language and month strategy shares with intervals and provenance:
+    tables (CSV, Parquet, JSON, xlsx) with a codebook, HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
     from pipeline.cli.analysis import analysis_options, report_analyses
     from pipeline.report.run import report as run_report
@@ -243,17 +254,25 @@ def report(
     planned = analysis_options(event, events, window)  # bad --event/--events/--window fail before any work
     _quiet(quiet)
     try:
-        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
+        from pipeline.report.exports import DEFAULT_FORMATS, FORMATS
+
+        formats = tuple(dict.fromkeys(table_format or DEFAULT_FORMATS))
+        bad = [f for f in formats if f not in FORMATS]
+        if bad:
+            raise typer.BadParameter(f"{bad[0]!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors,
+                         formats=formats, bom=bom, examples=examples, pseudonymise=pseudonymise)
     except PipelineError as exc:
         _fail(exc)
         return
-    _note(quiet, f"{run.posts} posts from {run.actors} actors")
-    if run.unknown_actors:
+    _note(quiet, f"{run.posts} post{'' if run.posts == 1 else 's'} from {run.actors} "
+                 f"actor{'' if run.actors == 1 else 's'}")
+    if run.unknown_actors and "actors_template.toml" in run.written:
         _note(quiet, f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
-                   f"{run.written['actors_template.toml']} and pass it with --actors")
+                     f"{run.written['actors_template.toml']} and pass it with --actors")
     _note(quiet, f"HTML report: {run.written['report.html']}")
     _note(quiet, f"Markdown summary: {run.written['summary.md']}")
-    _note(quiet, f"tables (CSV, Parquet, JSON): {run.out_dir}")
+    _note(quiet, f"tables ({', '.join(formats)}) and codebook.md: {run.out_dir}")
     report_analyses(labelled, output, actors, planned, trend)
 
 

@@ -68,6 +68,11 @@ class RecordWriter:
         self._fh: Any = None
         self._csv: Any = None
         self._pq: Any = None
+        self._kv: dict[str, str] = {}
+
+    def add_metadata(self, kv: dict[str, str]) -> None:
+        """Key-value metadata for the Parquet footer (ignored for JSONL/CSV, which use a sidecar)."""
+        self._kv.update(kv)
 
     def __enter__(self) -> "RecordWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,19 +102,22 @@ class RecordWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows, schema=self._pq.schema_arrow if self._pq else None)
+        table = pa.Table.from_pylist(rows, schema=self._pq.schema if self._pq else None)
         if self._pq is None:
             self._pq = pq.ParquetWriter(self.path, table.schema)
         self._pq.write_table(table)
 
     def __exit__(self, *exc: Any) -> None:
         if self._pq is not None:
+            if self._kv:
+                self._pq.add_key_value_metadata(self._kv)
             self._pq.close()
         elif self.kind == "parquet":  # nothing written: still leave a valid, empty file
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            pq.write_table(pa.table({k: pa.array([], pa.string()) for k in self.fields}), self.path)
+            table = pa.table({k: pa.array([], pa.string()) for k in self.fields})
+            pq.write_table(table.replace_schema_metadata(self._kv or None), self.path)
         if self._fh is not None:
             self._fh.close()
 

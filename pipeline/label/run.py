@@ -7,7 +7,9 @@ in this process or in :mod:`pipeline.label.workers`) and writes output and rejec
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -21,6 +23,7 @@ from pipeline.io.progress import bar as progress_bar
 from pipeline.io.sources import bytes_read
 from pipeline.io.writers import REJECT_FIELDS, RecordWriter
 from pipeline.label import workers as pool
+from pipeline.label.provenance import PARQUET_KEY, build_provenance, sidecar_path, write_json_atomic
 from pipeline.label.workers import CHUNK_SIZE
 from pipeline.model.artefact import read_meta
 
@@ -102,15 +105,26 @@ def label_files(inputs: Sequence[str | Path] | str | Path, output: str | Path, *
     bar = progress_bar(total, "labelling", "B", show=progress, unit_scale=True, unit_divisor=1024)
     start_bytes = bytes_read()
     labelled = 0
+    rows: Counter[str] = Counter()  # records read per input file, for the provenance sidecar
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
             for items, posts in labelled_chunks:
                 rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
                 out.write(posts)
                 labelled += len(posts)
+                rows.update(str(r.source_file if isinstance(r, Reject) else r.get("source_file")) for r in items)
                 # head reads during format detection count too: never past the total
                 bar.update(max(0, min(bytes_read() - start_bytes, total) - bar.n))
                 bar.set_postfix_str(f"{labelled:,} posts")
+            mdir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+            prov = build_provenance(model_dir=mdir, meta=read_meta(mdir), inputs=inputs, rows=_by_input(inputs, rows),
+                                    output=output, labelled=labelled, rejected=stats.rejected,
+                                    transcripts=transcripts, explain=explain)
+            if thresholds:  # the user's --threshold values override the model's: record what was used
+                prov["thresholds"] = dict(used)
+                prov["thresholds_set_by_user"] = dict(thresholds)
+            out.add_metadata({PARQUET_KEY: json.dumps(prov, ensure_ascii=False)})
+        write_json_atomic(sidecar_path(output), prov)
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
         bar.close()
@@ -125,3 +139,12 @@ def _check_thresholds(thresholds: dict[str, float], meta: dict[str, Any]) -> Non
             raise UsageError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
         if not 0.0 < float(value) < 1.0:
             raise UsageError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")
+
+
+def _by_input(inputs: Sequence[Path], rows: Counter[str]) -> dict[str, int]:
+    """Records per input as given on the command line (readers record the path they opened)."""
+    out = {}
+    for path in inputs:
+        key = str(path)
+        out[key] = rows.get(key) or rows.get(Path(path).name) or rows.get(str(Path(path).resolve())) or 0
+    return out

@@ -124,7 +124,13 @@ def load_registry(extra: Path | None = None) -> Registry:
 
 
 def actor_info(registry: Registry, actor: str) -> dict[str, str]:
-    """Registry entry of ``actor``; unregistered handles get type ``unknown`` and empty name/country."""
+    """Registry entry of ``actor``; unregistered handles get type ``unknown`` and empty name/country.
+
+    Posts without a handle get the type ``(no actor)``: they are not an actor, and folding them
+    into ``unknown`` made ad-library rows without a handle read as an actor type's strategy mix.
+    """
+    if actor == NO_ACTOR:
+        return {"name": "", "type": NO_ACTOR, "country": ""}
     return registry.get(actor) or {"name": "", "type": UNKNOWN, "country": ""}
 
 

@@ -141,4 +141,4 @@ def test_report_counts_add_up_and_cells_are_escaped(tmp_path):
     # handles are case-insensitive on TikTok and grouped lower-cased; the formula is neutralised
     assert {r["actor"] for r in table} == {"'=cmd|' /c calc'!a0", "hiroshima_pref"}
     hp = next(r for r in table if r["actor"] == "hiroshima_pref")
-    assert hp["actor_type"] == "government" and float(hp["crisis_messaging_share"]) == 0.5
+    assert hp["actor_type"] == "government" and float(hp["crisis_share"]) == 0.5  # Stata-safe export name (codebook.md)

@@ -17,7 +17,8 @@ from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_rec
 from pipeline.cli.main import app
 from pipeline.errors import InputFileError
 from pipeline.report.run import report
-from pipeline.report.registry import ACTOR_TYPES, load_registry, read_registry
+from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, load_registry, read_registry
+from pipeline.report.exports import export_name
 from pipeline.report.tables import BoundedCounter, wilson_arrays
 from pipeline.io.writers import RecordWriter, read_records
 
@@ -71,7 +72,10 @@ def test_aggregator_counts_add_up():
     assert actors.loc["hiroshima_pref", "crisis_messaging_mean_score"] == 0.5
     assert actors.loc["hiroshima_pref", "actor_type"] == "government"
     types = t["actor_types"].set_index("actor_type")
-    assert types.loc["unknown", "posts"] == 2 and types.loc["government", "posts"] == 2
+    # the post without a handle is its own unranked row, not part of the 'unknown' actor type (issue 17)
+    assert types.loc["unknown", "posts"] == 1 and types.loc["government", "posts"] == 2
+    assert types.loc[NO_ACTOR, "posts"] == 1 and pd.isna(types.loc[NO_ACTOR, "rank"])
+    assert pd.isna(actors.loc[NO_ACTOR, "rank"]) and t["actors"]["actor"].iloc[-1] == NO_ACTOR
     assert list(t["unknown_actors"]["actor"]) == ["someone"]
 
 
@@ -139,9 +143,10 @@ def test_counts_add_up_on_many_posts_across_chunks(tmp_path):
     types = pd.read_csv(tmp_path / "r" / "actor_types.csv")
     overall = pd.read_csv(tmp_path / "r" / "overall.csv").iloc[0]
     assert types["posts"].sum() == overall["posts"] == 21_000
+    x = {c: export_name(c, names) for n in names for c in (f"{n}_posts", f"{n}_only_posts")}  # Stata-safe names
     for n in names:
-        assert actors[f"{n}_posts"].sum() == types[f"{n}_posts"].sum() == sum(n in r["labels"] for r in rows)
-    mix = actors["no_strategy_posts"] + actors["multi_strategy_posts"] + sum(actors[f"{n}_only_posts"] for n in names)
+        assert actors[x[f"{n}_posts"]].sum() == types[x[f"{n}_posts"]].sum() == sum(n in r["labels"] for r in rows)
+    mix = actors["no_strategy_posts"] + actors["multi_strategy_posts"] + sum(actors[x[f"{n}_only_posts"]] for n in names)
     assert (mix == actors["posts"]).all()
     assert overall["views_known_posts"] == sum(r["views"] is not None for r in rows)
     ts = pd.read_csv(tmp_path / "r" / "timeseries.csv")
@@ -260,7 +265,9 @@ def test_label_then_report_on_real_exports(tmp_path, data_dir):
     actors = pd.read_csv(tmp_path / "r" / "actors.csv")
     assert n_labelled > 0 and actors["posts"].sum() == n_labelled
     assert pd.read_csv(tmp_path / "r" / "actor_types.csv")["posts"].sum() == n_labelled
-    assert len(list((tmp_path / "r" / "charts").glob("*.png"))) == 4
+    assert {p.stem for p in (tmp_path / "r" / "charts").glob("*.png")} == {
+        "estimates_overall", "estimates_types", "strategy_mix_actors", "strategy_mix_types", "engagement_types",
+        "timeseries_all", "timeseries_types"}
 
 
 @pytest.mark.parametrize("registry_text,message", [
