@@ -7,6 +7,7 @@ do); 2 usage error.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -49,7 +50,8 @@ def label(
                                                       "yt-dlp info JSON, CSV/JSONL/Parquet (optionally .gz).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
     model: ModelOpt = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT with its "
+                                                         "extension replaced by .rejects.jsonl).")] = None,
     transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
                                                         file_okay=False)] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
@@ -64,6 +66,12 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip input files that cannot be read at all "
+                                             "(listed at the end) instead of stopping before writing anything.")] = False,
+    allow_no_text: Annotated[bool, typer.Option("--allow-no-text", help="Label even when no column was mapped to a "
+                                                "text field for most posts (from flags only).")] = False,
+    date_format: Annotated[Optional[list[str]], typer.Option("--date-format", help="strptime pattern for dates that "
+                                                             "are not ISO 8601, e.g. '%d/%m/%Y %H:%M' (repeatable).")] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     from pipeline.errors import PipelineError
@@ -75,16 +83,42 @@ def label(
     cols = _parse_columns(column)
     try:
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
-                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers)
+                          columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
+                          keep_going=keep_going, allow_no_text=allow_no_text, date_formats=date_format)
     except PipelineError as exc:
         _fail(str(exc))
         return
     typer.echo(run.stats.summary(run.labelled), err=True)
+    for line in _ingest_notes(run.stats):
+        typer.echo(line, err=True)
     if run.stats.without_text:
         typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
                    "(labelled from their flags only)", err=True)
     typer.echo(f"labelled posts: {run.output}", err=True)
     typer.echo(f"rejects: {run.rejects}", err=True)
+
+
+def _ingest_notes(stats: object) -> list[str]:
+    """The warnings of a labelling run: values left empty, replaced characters, skipped files."""
+    out = []
+    what = {"date": ("dates could not be read and were left empty",
+                     "pass --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"),
+            "count": ("counts (views, likes, shares, comments) were not whole numbers from 0 to 2^63-1 and were "
+                      "left empty", "check those columns")}
+    for kind, n in stats.unusable.most_common():  # type: ignore[attr-defined]
+        text, todo = what.get(kind, (f"{kind} values were unusable", "check them"))
+        examples = ", ".join(repr(e) for e in stats.examples.get(kind, []))  # type: ignore[attr-defined]
+        out.append(f"warning: {n} {text} (e.g. {examples}); {todo}")
+    if stats.surrogates_replaced:  # type: ignore[attr-defined]
+        out.append(f"note: {stats.surrogates_replaced} broken characters (lone UTF-16 surrogates) "  # type: ignore[attr-defined]
+                   "were replaced with U+FFFD")
+    for msg in stats.skipped_files:  # type: ignore[attr-defined]
+        out.append(f"warning: skipped input (--keep-going): {msg}")
+    unreadable = stats.transcripts_unreadable  # type: ignore[attr-defined]
+    if unreadable:
+        out.append(f"warning: {len(unreadable)} transcript files could not be read (their posts were labelled "
+                   f"without them), e.g. {unreadable[0]}")
+    return out
 
 
 @app.command()
@@ -209,12 +243,27 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs: temporary files are removed and
+    worker processes stopped."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) becomes a write error, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         app()
+    except Terminated:
+        typer.echo("interrupted (SIGTERM): nothing written; any previous output is unchanged", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo("interrupted: nothing written; any previous output is unchanged", err=True)
         sys.exit(130)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import sys
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +20,12 @@ import orjson
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
-from pipeline.ingest.mapping import ColumnMapping, apply_mapping, choose_mapping
-from pipeline.io.sources import has_undecodable, open_text, read_all_bytes, read_head
+from pipeline.ingest.mapping import ColumnMapping, apply_mapping, canonical_mapping, choose_mapping
+from pipeline.io.sources import (MAX_LINE_CHARS, OVERLONG, bounded_lines, has_undecodable, open_text,
+                                 read_all_bytes, read_head)
 
 log = logging.getLogger(__name__)
-csv.field_size_limit(sys.maxsize)
+csv.field_size_limit(MAX_LINE_CHARS)  # a field (even over several lines) is bounded like a line
 
 FORMATS = ("research_api", "zeeschuimer", "ytdlp", "jp_collector", "csv", "jsonl", "json", "parquet")
 #: Longest text field kept; longer ones are cut (TikTok captions are ≤ 4,000 characters).
@@ -39,10 +40,12 @@ class Reject:
     source_line: int
     reason: str
     post_id: str | None = None
+    #: Input records this reject stands for (a run of consecutive duplicates is one reject).
+    count: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"source_file": self.source_file, "source_line": self.source_line,
-                "reason": self.reason, "post_id": self.post_id}
+                "reason": self.reason, "post_id": self.post_id, "count": self.count}
 
 
 Item = dict[str, Any] | Reject
@@ -75,7 +78,8 @@ def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str,
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
         return _ITEM_MAPPERS[kind](obj)
-    assert mapping is not None
+    if mapping is None:
+        raise ValueError("no column mapping for this record")
     return apply_mapping(obj, mapping)
 
 
@@ -92,12 +96,46 @@ def _loads_line(line: str) -> Any:
             raise ValueError("nested too deeply") from exc
 
 
+class _Mappings:
+    """Column mapping per record key set (JSONL and JSON lists need not share keys across records).
+
+    The first record's mapping errors (no id column, a ``--column`` source missing) are
+    whole-file errors; for a later record they leave its field empty, and validation rejects it
+    when that field is the post id.
+    """
+
+    def __init__(self, overrides: dict[str, str] | None, path: Path) -> None:
+        self.overrides, self.path = overrides, path
+        self.cache: dict[tuple[str, ...], ColumnMapping] = {}
+
+    def __call__(self, obj: dict[str, Any]) -> ColumnMapping:
+        keys = tuple(obj)
+        mapping = self.cache.get(keys)
+        if mapping is None:
+            try:
+                mapping = choose_mapping(list(keys), self.overrides, self.path)
+            except InputFileError:
+                if not self.cache:
+                    raise
+                mapping = canonical_mapping(list(keys), self.overrides)
+            if len(self.cache) < 10_000:  # bounded: files with ever-changing keys re-map per line
+                self.cache[keys] = mapping
+        return mapping
+
+
 def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
-    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
-    mapping: ColumnMapping | None = None
+    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line.
+
+    Generic JSONL is mapped record by record (each line's own keys); a line longer than
+    :data:`pipeline.io.sources.MAX_LINE_CHARS` is rejected without being read whole.
+    """
+    mappings = _Mappings(overrides, path)
     source = str(path)
     with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
+        for lineno, line in enumerate(bounded_lines(fh), start=1):
+            if line is OVERLONG:
+                yield Reject(source, lineno, f"line longer than {MAX_LINE_CHARS:,} characters; skipped unread")
+                continue
             # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
             # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
             # and raw NUL characters), so ``_loads_line`` would return this same value.
@@ -117,14 +155,20 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
             if not isinstance(obj, dict):
                 yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
                 continue
-            if kind == "jsonl" and mapping is None:
-                mapping = choose_mapping(list(obj), overrides, path)
             try:
-                rec = _map_object(obj, kind, mapping)
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                yield Reject(source, lineno, f"unusable record: {exc}")
+                rec = _map_object(obj, kind, mappings(obj) if kind == "jsonl" else None)
+            except InputFileError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, lineno, f"unusable record: {_why(exc)}")
                 continue
             yield _finish(rec, source, lineno, kind)
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason for a reject from an exception (type for the unexpected ones)."""
+    text = str(exc)[:200]
+    return text if isinstance(exc, (ValueError, TypeError, KeyError)) and text else f"{type(exc).__name__}: {text}"
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -168,6 +212,8 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             return
         raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
     kind = json_kind(doc) or "json"
+    if kind == "api_error" and isinstance(doc, list):  # a list of pages whose first is an error page
+        kind = "research_api"
     if kind == "api_error":
         err = doc.get("error") or {}
         raise InputFileError(path, f"TikTok API error response: {err.get('code')}: {err.get('message')}",
@@ -184,33 +230,82 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
-            yield _finish(R.from_research_api(v), source, index, kind)
+            try:
+                rec = R.from_research_api(v)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, index, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, index, kind)
         return
     items = doc if isinstance(doc, list) else [doc]
-    mapping = None
-    if kind == "json":
-        first = next((x for x in items if isinstance(x, dict)), None)
-        if first is None:
-            raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
-        mapping = choose_mapping(list(first), overrides, path)
+    mappings = _Mappings(overrides, path)
+    if kind == "json" and not any(isinstance(x, dict) for x in items):
+        raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
     for index, obj in enumerate(items, start=1):
         try:
-            rec = _map_object(obj, kind if kind != "json" else "json", mapping)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            yield Reject(str(path), index, f"unusable record: {exc}")
+            rec = _map_object(obj, kind, mappings(obj) if kind == "json" and isinstance(obj, dict) else None)
+        except InputFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+            yield Reject(str(path), index, f"unusable record: {_why(exc)}")
             continue
         yield _finish(rec, source, index, kind)
 
 
+class _Lines:
+    """Physical lines for :mod:`csv`, numbered, with the lines of the current row kept so that a
+    broken row can be rejected by its first line and the lines after it read again."""
+
+    def __init__(self, fh: Any) -> None:
+        self.source = bounded_lines(fh)
+        self.pending: deque[tuple[int, str]] = deque()
+        self.row: list[tuple[int, str]] = []
+        self.overlong: list[int] = []
+        self.next_no = 1
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            if self.pending:
+                no, line = self.pending.popleft()
+            else:
+                raw = next(self.source)
+                no, self.next_no = self.next_no, self.next_no + 1
+                if raw is OVERLONG:
+                    self.overlong.append(no)
+                    continue
+                line = raw
+            self.row.append((no, line))
+            return line
+
+    def start_row(self) -> None:
+        self.row = []
+
+    def replay_after_first(self) -> int:
+        """Queue the current row's lines after its first to be read again; return the first's number."""
+        first = self.row[0][0] if self.row else self.next_no
+        self.pending.extendleft(reversed(self.row[1:]))
+        self.row = []
+        return first
+
+
 def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
-    """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
+    """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects.
+
+    A broken row (an unbalanced quote that would swallow the rows after it, a wrong number of
+    fields) spanning several lines is rejected by its first line and the following lines are
+    read again, so one stray quote costs one row. Repeated header names are a file error.
+    """
     with open_text(path) as fh:
         sample = fh.read(65536)
         fh.seek(0)
         if delimiter is None:
             first = sample.split("\n", 1)[0]
             delimiter = max((",", ";", "\t", "|"), key=first.count)
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        lines = _Lines(fh)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -221,29 +316,46 @@ def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str
         if len(header) < 2:
             raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
                                  "Pass a CSV with a header row, or force the format with --format.")
+        repeated = sorted({h for h in header if h and header.count(h) > 1})
+        if repeated:
+            raise InputFileError(path, f"the header repeats column name(s) {', '.join(map(repr, repeated))}",
+                                 "Rename the repeated columns so each name appears once, then run again.")
         mapping = choose_mapping(header, overrides, path)
         fmt, source = f"csv:{mapping.name}", str(path)
-        start = reader.line_num + 1
         while True:
+            lines.start_row()
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                yield Reject(str(path), start, f"unreadable CSV row ({exc}); check for an unbalanced quote")
-                start = reader.line_num + 1
+                line = lines.replay_after_first()
+                yield Reject(source, line, f"unreadable CSV row ({exc}); check for an unbalanced quote")
                 continue
-            line, start = start, reader.line_num + 1
+            finally:
+                while lines.overlong:
+                    yield Reject(source, lines.overlong.pop(0),
+                                 f"line longer than {MAX_LINE_CHARS:,} characters; skipped unread")
+            line = lines.row[0][0] if lines.row else lines.next_no
             if not any(c.strip() for c in row):
                 continue
             if len(row) != len(header):
-                yield Reject(str(path), line, f"row has {len(row)} fields, the header has {len(header)} "
-                                              "(a stray delimiter or an unbalanced quote)")
+                if len(lines.row) > 1:
+                    line = lines.replay_after_first()
+                    yield Reject(source, line, f"row has {len(row)} fields, the header has {len(header)}: an "
+                                               "unbalanced quote; the lines after it are read again")
+                else:
+                    yield Reject(source, line, f"row has {len(row)} fields, the header has {len(header)} "
+                                               "(a stray delimiter or an unbalanced quote)")
                 continue
             if any(has_undecodable(c) for c in row):
-                yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
+                yield Reject(source, line, "invalid UTF-8 bytes; re-save the file as UTF-8")
                 continue
-            rec = apply_mapping(dict(zip(header, row)), mapping)
+            try:
+                rec = apply_mapping(dict(zip(header, row)), mapping)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, line, f"unusable record: {_why(exc)}")
+                continue
             yield _finish(rec, source, line, fmt)
 
 
@@ -261,7 +373,12 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
     for batch in pf.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             index += 1
-            yield _finish(apply_mapping(row, mapping), source, index, fmt)
+            try:
+                rec = apply_mapping(row, mapping)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, index, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, index, fmt)
 
 
 def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | None = None) -> Iterator[Item]:

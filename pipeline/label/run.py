@@ -17,7 +17,10 @@ from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
-from pipeline.io.writers import REJECT_FIELDS, RecordWriter
+from pipeline.errors import PipelineError
+from pipeline.io.atomic import check_writable, output_lock, refuse_overlaps
+from pipeline.io.sources import is_stream, read_head
+from pipeline.io.writers import REJECT_FIELDS, RecordWriter, output_kind
 from pipeline.label import workers as pool
 from pipeline.label.workers import CHUNK_SIZE
 from pipeline.model.artefact import read_meta
@@ -33,12 +36,27 @@ class LabelRun:
     rejects: Path | None
 
 
+#: Share of posts with no text column mapped (and no transcript) at which ``label`` stops:
+#: such a run labels from flags only, almost always a missing ``--column``.
+NO_TEXT_SHARE = 0.9
+
+
+def default_rejects(output: Path) -> Path:
+    """``run.2023-10.jsonl`` → ``run.2023-10.rejects.jsonl``: only the extension (and ``.gz``) is
+    replaced, so outputs that differ before it never share a rejects file."""
+    name = output.name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return output.with_name(stem + ".rejects.jsonl")
+
 
 def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
                 rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                 progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                workers: int | None = 1) -> LabelRun:
+                workers: int | None = 1, keep_going: bool = False, allow_no_text: bool = False,
+                date_formats: Sequence[str] | None = None) -> LabelRun:
     """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
     With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
@@ -48,19 +66,47 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     worker would have nothing to do, and starting the pool costs more than it saves). Workers
     are started with forkserver/spawn, so a script calling this with ``workers`` other than 1
     needs the ``if __name__ == "__main__":`` guard.
+
+    Data safety: ``output`` and ``rejects`` must differ from every input and from each other;
+    both are written to temporary files and renamed into place only when the whole run
+    succeeded (an exception or interrupt leaves any previous files untouched); a second run
+    on the same output is refused while this one holds its lock. Inputs are checked before
+    anything is read (a missing second file fails at once); with ``keep_going`` unreadable
+    files are skipped and listed in ``stats.skipped_files``. When at least
+    :data:`NO_TEXT_SHARE` of the posts came without any text column mapped, the run fails
+    (nothing written) unless ``allow_no_text``.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
+    output = Path(output)
+    rejects = Path(rejects) if rejects is not None else default_rejects(output)
+    output_kind(output)
+    refuse_overlaps([Path(p) for p in inputs], {"output": output, "rejects file": rejects})
+    for path in (output, rejects):
+        check_writable(path)
+    if not keep_going:
+        for path in inputs:
+            if not is_stream(Path(path)):
+                read_head(Path(path))  # missing, empty, binary: fail before anything is read
+    with output_lock(output), output_lock(rejects):
+        return _label_locked(inputs, output, rejects, model_dir=model_dir, transcripts=transcripts, fmt=fmt,
+                             columns=columns, chunk_size=chunk_size, progress=progress, explain=explain,
+                             top_k=top_k, workers=workers, keep_going=keep_going, allow_no_text=allow_no_text,
+                             date_formats=date_formats)
+
+
+def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_dir: Path | None,
+                  transcripts: Path | None, fmt: str | None, columns: dict[str, str] | None, chunk_size: int,
+                  progress: bool | None, explain: bool, top_k: int | None, workers: int | None,
+                  keep_going: bool, allow_no_text: bool, date_formats: Sequence[str] | None) -> LabelRun:
     stats = IngestStats()
-    if rejects is None:
-        rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
 
     def split() -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
         # language ID runs per chunk where the model does (a batch is faster than post by post)
         posts = iter_posts(inputs, fmt=fmt, columns=columns, transcripts=transcripts, stats=stats,
-                           detect_lang=False)
+                           detect_lang=False, keep_going=keep_going, date_formats=date_formats)
         for chunk in chunked(posts, chunk_size):
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
@@ -86,20 +132,40 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
-        from tqdm import tqdm
+        from tqdm import tqdm  # lazy: only with a progress bar
 
         bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
     labelled = 0
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
             for items, posts in labelled_chunks:
-                rej.write([r.as_dict() for r in items if isinstance(r, Reject)])
-                out.write(posts)
-                labelled += len(posts)
+                failed = out.write(posts)
+                rejected = [r.as_dict() for r in items if isinstance(r, Reject)]
+                for rec, why in failed:  # a record the writer cannot hold is a reject, not a crash
+                    bad = Reject(str(rec.get("source_file")), int(rec.get("source_line") or 0), why,
+                                 rec.get("post_id") if isinstance(rec.get("post_id"), str) else None)
+                    stats.reject(bad)
+                    rejected.append(bad.as_dict())
+                rej.write(rejected)
+                labelled += len(posts) - len(failed)
                 if bar is not None:
                     bar.update(len(items))
+            _check_text(stats, allow_no_text)
+    except OSError as exc:
+        raise PipelineError(f"{exc.filename or output}: cannot write ({exc.strerror or exc}); nothing was written. "
+                            "Free space or choose another location with -o.") from exc
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
         if bar is not None:
             bar.close()
     return LabelRun(stats, labelled, output, rejects)
+
+
+def _check_text(stats: IngestStats, allow_no_text: bool) -> None:
+    """Fail when nearly every post came from a mapping without a text column (see :data:`NO_TEXT_SHARE`)."""
+    if allow_no_text or not stats.kept or stats.no_text_column < NO_TEXT_SHARE * stats.kept:
+        return
+    raise PipelineError(f"{stats.no_text_column} of {stats.kept} posts have no caption, transcript or on-screen "
+                        f"text because no column was mapped to one (columns present: {stats.columns_seen}). "
+                        "Map the text with --column caption=COLUMN (or transcript=, on_screen_text=), or pass "
+                        "--allow-no-text to label from flags only; nothing was written.")
