@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,6 +26,33 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directo
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs: temporary files are removed and
+    worker processes stopped."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a command: one line saying nothing was written, exit 130 / 143.
+
+    Outputs are only renamed into place at the end of a run, so an interrupted run has
+    written nothing under the final names (the ``finally`` blocks removed the temporary files
+    and stopped worker processes before this runs).
+    """
+    try:
+        yield
+    except Terminated:
+        typer.echo("interrupted (SIGTERM): nothing written; any previous output is unchanged", err=True)
+        raise typer.Exit(143) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing written; any previous output is unchanged", err=True)
+        raise typer.Exit(130) from None
 
 
 def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
@@ -74,6 +103,14 @@ def label(
                                                              "are not ISO 8601, e.g. '%d/%m/%Y %H:%M' (repeatable).")] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
+    with _interrupts():
+        _label(inputs, output, model, rejects, transcripts, format, column, chunk_size, explain, explain_top, workers,
+               keep_going, allow_no_text, date_format)
+
+
+def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path | None, transcripts: Path | None,
+           format: str | None, column: list[str] | None, chunk_size: int, explain: bool, explain_top: int,
+           workers: int | None, keep_going: bool, allow_no_text: bool, date_format: list[str] | None) -> None:
     from pipeline.errors import PipelineError
     from pipeline.ingest import FORMATS
     from pipeline.label.run import label_files
@@ -220,7 +257,8 @@ def report(
     from pipeline.report.run import report as run_report
 
     try:
-        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
+        with _interrupts():
+            run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
         _fail(str(exc))
         return
@@ -241,15 +279,6 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs: temporary files are removed and
-    worker processes stopped."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 def main() -> None:

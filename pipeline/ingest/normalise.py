@@ -72,7 +72,7 @@ def normalise(rec: dict[str, Any]) -> tuple[str | None, int]:
         if m and int(m.group(1)) <= 2**53:
             pid = m.group(1)  # 123.0: a small integer id written as a float is still exact
         elif m or _FLOAT_ID_RE.fullmatch(pid):
-            return (f"post_id {pid!r} is a number in floating-point form (a spreadsheet or script rounded it), "
+            return (f"post_id in floating-point form: {pid!r} (a spreadsheet or script rounded it), "
                     "so the real id is lost; re-export keeping ids as text"), replaced
         rec["post_id"] = pid
     return None, replaced

@@ -21,8 +21,8 @@ from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
 from pipeline.ingest.mapping import ColumnMapping, apply_mapping, canonical_mapping, choose_mapping
-from pipeline.io.sources import (MAX_LINE_CHARS, OVERLONG, bounded_lines, has_undecodable, open_text,
-                                 read_all_bytes, read_head)
+from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_undecodable, open_text,
+                                 has_later_lines, read_all_bytes, read_head)
 
 log = logging.getLogger(__name__)
 csv.field_size_limit(MAX_LINE_CHARS)  # a field (even over several lines) is bounded like a line
@@ -134,7 +134,7 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
     with open_text(path) as fh:
         for lineno, line in enumerate(bounded_lines(fh), start=1):
             if line is OVERLONG:
-                yield Reject(source, lineno, f"line longer than {MAX_LINE_CHARS:,} characters; skipped unread")
+                yield Reject(source, lineno, f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
                 continue
             # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
             # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
@@ -202,6 +202,12 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
 
     ``source_line`` is the 1-based position of the record in the file.
     """
+    head = read_head(path)
+    # A first line longer than the head may be JSON Lines with one huge line: check (in pieces)
+    # before reading a document whole.
+    if b"\n" not in head and len(head) >= HEAD_BYTES and has_later_lines(path):
+        yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
+        return
     raw = read_all_bytes(path).replace(b"\x00", b"")
     try:
         doc = orjson.loads(raw)
@@ -335,7 +341,7 @@ def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str
             finally:
                 while lines.overlong:
                     yield Reject(source, lines.overlong.pop(0),
-                                 f"line longer than {MAX_LINE_CHARS:,} characters; skipped unread")
+                                 f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
             line = lines.row[0][0] if lines.row else lines.next_no
             if not any(c.strip() for c in row):
                 continue

@@ -123,6 +123,35 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     commit(tmp, final)
 
 
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """A temporary folder next to ``final``; when the block completes, each file in it is moved
+    into ``final`` (created if needed; other files already there are left alone).
+
+    Nothing appears under ``final`` until everything was written; on an exception the
+    temporary folder is removed.
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise PipelineError(f"{final}: is a file; the output must be a folder. Pass a folder name with -o.")
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + final.name + ".", dir=final.parent))
+    except OSError as exc:
+        raise PipelineError(f"{final}: cannot write here ({exc.strerror or exc}). "
+                            "Pass a writable folder with -o.") from exc
+    try:
+        yield tmp
+        mode = 0o666 & ~_umask()
+        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            dest = final / src.relative_to(tmp)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(src, mode)
+            os.replace(src, dest)
+    finally:
+        discard(tmp)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

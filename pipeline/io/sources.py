@@ -83,6 +83,26 @@ def readable(path: Path) -> Iterator[Path]:
         os.unlink(tmp)
 
 
+class TooLargeError(InputFileError):
+    """A whole-file JSON document beyond :data:`MAX_DOCUMENT_BYTES`."""
+
+
+def has_later_lines(path: Path) -> bool:
+    """True when a line after the first starts with ``{`` (JSON Lines), scanned in pieces."""
+    with open_binary(path) as fh:
+        try:
+            while block := fh.read(1 << 20):
+                at = block.find(b"\n")
+                while at != -1:
+                    rest = block[at + 1:].lstrip(b" \t\r\n")
+                    if rest:
+                        return rest[:1] == b"{"
+                    at = block.find(b"\n", at + 1)
+        except (EOFError, OSError, zlib.error):
+            return False
+    return False
+
+
 def open_binary(path: Path) -> BinaryIO:
     """Open ``path`` for reading bytes, decompressing gzip transparently.
 
@@ -150,7 +170,7 @@ def read_all_bytes(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
         try:
             data = fh.read(limit + 1)
             if len(data) > limit:
-                raise InputFileError(path, f"a single JSON document larger than {limit // 2**20} MiB",
+                raise TooLargeError(path, f"a single JSON document larger than {limit // 2**20} MiB",
                                      "Convert it to JSON Lines (one post per line), which is read in pieces.")
             return data
         except (EOFError, OSError, zlib.error) as exc:

@@ -245,7 +245,7 @@ def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
                                         f"{type(rec).__name__}. Pass the output of 'tiktok-diplomacy label'.")
             else:
                 rec = _unflat({k: _uncell(v) for k, v in row.items() if k is not None})
-            chunk.append(_checked(rec, path, lineno))
+            chunk.append(_checked(rec, path, rows.line_num if kind == "csv" else lineno))
             if len(chunk) >= 10_000:
                 yield chunk
                 chunk = []

@@ -11,6 +11,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -78,6 +79,9 @@ def _init_worker(model_dir: Path | None) -> None:
     """Process-pool initializer: load (and verify) the model once per worker process."""
     from pipeline.model.artefact import load_model  # lazy: runs in the worker, pulls scikit-learn
 
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself (no traceback
+    # from each of them); SIGTERM keeps its default and ends a worker at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -167,8 +171,26 @@ def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], mod
             pending.append((items, posts, pool.submit(_label_task, posts, explain, top_k)))
         while pending:
             yield finish()
+    except BaseException:
+        _stop_now(pool)  # interrupted or failed: do not wait for chunks nobody will write
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (their chunks are discarded) and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        try:
+            proc.terminate()
+        except (OSError, AttributeError):
+            pass
+    for proc in procs:
+        try:
+            proc.join(5)
+        except (OSError, AssertionError):
+            pass
 
 
 #: Inputs of at least this many bytes (or compressed) start the workers' server before the

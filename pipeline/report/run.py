@@ -30,6 +30,7 @@ from pipeline.report.markdown import render_md
 from pipeline.report.registry import Registry, actor_template, load_registry
 from pipeline.report.tables import METRICS
 from pipeline.schema import labels
+from pipeline.io.atomic import commit, discard, staged_dir, temp_file_for
 from pipeline.io.writers import read_records, safe_cell
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,18 @@ class ReportRun:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV with spreadsheet formulas neutralised in every text cell."""
-    df.map(safe_cell).to_csv(path, index=False)
+    """CSV with spreadsheet formulas neutralised in every text cell, written atomically.
+
+    CRLF line ends make the csv module quote every cell holding a CR or LF (with "\n" alone a
+    bare CR went unquoted and a spreadsheet started a new row there).
+    """
+    tmp = temp_file_for(Path(path))
+    try:
+        df.map(safe_cell).to_csv(tmp, index=False, lineterminator="\r\n")
+    except BaseException:
+        discard(tmp)
+        raise
+    commit(tmp, Path(path))
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path,
@@ -133,7 +144,12 @@ def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registr
     registry = load_registry(actors) if registry is None else registry
     tables, notes = aggregate_records(read_records(Path(labelled)), registry, top_hashtags=top_hashtags)
     try:
-        return write_report(tables, out_dir, source=Path(labelled).name, notes=notes, chart_actors=chart_actors)
+        # written in a temporary folder and moved into out_dir only when complete
+        with staged_dir(Path(out_dir)) as stage:
+            run = write_report(tables, stage, source=Path(labelled).name, notes=notes, chart_actors=chart_actors)
+        run.out_dir = Path(out_dir)
+        run.written = {k: Path(out_dir) / v.relative_to(stage) for k, v in run.written.items()}
+        return run
     except OSError as exc:
         raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
                             "Pass a writable directory with -o.") from exc
