@@ -19,7 +19,7 @@ import orjson
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
-from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
+from pipeline.ingest.detect import detect_format, is_json_lines, json_kind, loads_lenient
 from pipeline.ingest.mapping import ColumnMapping, apply_mapping, canonical_mapping, choose_mapping
 from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_undecodable, open_text,
                                  has_later_lines, read_all_bytes, read_head)
@@ -210,7 +210,7 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         return
     raw = read_all_bytes(path).replace(b"\x00", b"")
     try:
-        doc = orjson.loads(raw)
+        doc = loads_lenient(raw)
     except orjson.JSONDecodeError as exc:
         # JSON Lines with a broken first line is still JSON Lines.
         if raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":

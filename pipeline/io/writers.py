@@ -264,7 +264,7 @@ def _checked(rec: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
     has_scores = isinstance(scores, dict) and any(v is not None for v in scores.values())
     if "labels" not in rec or (labels_value in (None, "") and not has_scores):
         raise PipelineError(f"{path}:{line}: this record has no labels or scores, so the file is not the output "
-                            "of 'label'. Run 'tiktok-diplomacy label' on it first and report on that output.")
+                            "of 'label': run 'tiktok-diplomacy label' on it first, then report on that output.")
     if not isinstance(labels_value, list) or not all(isinstance(x, str) for x in labels_value):
         raise PipelineError(f"{path}:{line}: 'labels' must be a list of label names; got {str(labels_value)[:80]!r}. "
                             "Pass the output of 'tiktok-diplomacy label'.")
