@@ -139,7 +139,11 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
             for items, posts in labelled_chunks:
-                failed = out.write(posts)
+                unlabelled = [(p, p.pop(pool.LABEL_ERROR)) for p in posts if pool.LABEL_ERROR in p]
+                if unlabelled:
+                    posts = [p for p in posts if "scores" in p and "labels" in p]
+                not_written = out.write(posts)
+                failed = unlabelled + not_written
                 rejected = [r.as_dict() for r in items if isinstance(r, Reject)]
                 for rec, why in failed:  # a record the writer cannot hold is a reject, not a crash
                     bad = Reject(str(rec.get("source_file")), int(rec.get("source_line") or 0), why,
@@ -147,7 +151,7 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
                     stats.reject(bad)
                     rejected.append(bad.as_dict())
                 rej.write(rejected)
-                labelled += len(posts) - len(failed)
+                labelled += len(posts) - len(not_written)
                 if bar is not None:
                     bar.update(len(items))
             _check_text(stats, allow_no_text)

@@ -26,7 +26,9 @@ CHUNK_SIZE = 10_000
 #: Chunks queued or being labelled per worker: enough to keep workers busy, bounded memory.
 IN_FLIGHT_PER_WORKER = 2
 #: Fields a worker sets (language ID runs there too); it sends back only these, not whole records.
-WORKER_FIELDS = ("language", "scores", "labels", "explanations")
+#: Set on a post that could not be labelled (by itself): the run rejects it with this reason.
+LABEL_ERROR = "label_error"
+WORKER_FIELDS = ("language", "scores", "labels", "explanations", LABEL_ERROR)
 #: Allocations between collections of the garbage collector's youngest generation while labelling.
 #: Every post allocates a dozen containers (record, lists, chunk entries), so Python's default
 #: (700) runs a collection every few dozen posts, costing ~10% of the main process's time; the
@@ -100,16 +102,32 @@ def _label_task(chunk: list[dict[str, Any]], explain: bool,
     """
     if "error" in _WORKER:
         raise _WORKER["error"]
-    from pipeline.clean.language import ensure_languages  # lazy: runs in the worker, loads the language model
-    from pipeline.label.chunk import label_chunk  # lazy: runs in the worker, pulls scikit-learn
 
     notes = _WORKER.pop("warnings", [])
     # The parent reads with detect_lang=False: language ID is ~half of ingest time and would
     # otherwise cap the whole run at one process's speed. Same result as iter_posts's
     # ensure_language, with the language model run over the whole chunk at once.
-    ensure_languages(chunk)
-    done = label_chunk(chunk, _WORKER["model"], explain=explain, top_k=top_k)
+    done = label_isolated(chunk, _WORKER["model"], explain, top_k)
     return [{k: rec[k] for k in WORKER_FIELDS if k in rec} for rec in done], notes
+
+
+def label_isolated(posts: list[dict[str, Any]], model: Any, explain: bool,
+                   top_k: int | None) -> list[dict[str, Any]]:
+    """Detect languages and label ``posts``; when the chunk fails, label post by post and mark the
+    posts that fail alone with ``label_error`` (the caller rejects them) instead of failing the run."""
+    from pipeline.clean.language import ensure_languages  # lazy: loads the language model
+    from pipeline.label.chunk import label_chunk  # lazy: pulls scikit-learn
+
+    try:
+        return label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+    except Exception as exc:  # noqa: BLE001 - find the post(s) at fault; the others are labelled
+        log.warning("labelling a chunk failed (%s: %s); labelling its posts one by one", type(exc).__name__, exc)
+    for rec in posts:
+        try:
+            label_chunk(ensure_languages([rec]), model, explain=explain, top_k=top_k)
+        except Exception as exc:  # noqa: BLE001 - one bad post is a reject, never the end of the run
+            rec[LABEL_ERROR] = f"cannot label this post ({type(exc).__name__}: {str(exc)[:200]})"
+    return posts
 
 
 def mp_context() -> Any:
@@ -216,8 +234,5 @@ def likely_several_chunks(inputs: Sequence[Path]) -> bool:
 def label_in_process(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model: Any, explain: bool,
                 top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
     """Detect the languages of ``(items, posts)`` chunks and label them, in this process."""
-    from pipeline.clean.language import ensure_languages  # lazy: loads the language model
-    from pipeline.label.chunk import label_chunk  # lazy: pulls scikit-learn
-
     for items, posts in chunks:
-        yield items, label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+        yield items, label_isolated(posts, model, explain, top_k)

@@ -128,3 +128,19 @@ def test_second_run_on_the_same_output_is_refused(tmp_path):
     assert first.returncode == 0, err
     assert second.returncode == 1 and "another run is writing this output" in second.stderr
     assert sum(1 for _ in open(out, encoding="utf-8")) == 40_000
+
+
+def test_stdin_dev_stdin_and_process_substitution_are_read(tmp_path):
+    import gzip
+    import shlex
+
+    src = _posts(tmp_path / "in.jsonl", 30)
+    gz = tmp_path / "in.jsonl.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    cli = " ".join(shlex.quote(a) for a in CLI)
+    for i, how in enumerate([f"{cli} label - -o o0.jsonl --workers 1 < in.jsonl",
+                             f"{cli} label /dev/stdin -o o1.jsonl --workers 1 < in.jsonl",
+                             f"{cli} label <(zcat in.jsonl.gz) -o o2.jsonl --workers 1"]):
+        res = subprocess.run(["bash", "-c", how], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0 and "30 read, 30 labelled" in res.stderr, (how, res.stderr)
+        assert sum(1 for _ in open(tmp_path / f"o{i}.jsonl", encoding="utf-8")) == 30
