@@ -161,7 +161,7 @@ def _read_checked(path: Path, fmt: str | None, columns: dict[str, str] | None) -
         raise
     except Exception as exc:  # noqa: BLE001 - a reader bug or I/O fault must not be a traceback
         raise InputFileError(path, f"reading stopped ({type(exc).__name__}: {str(exc)[:200]})",
-                             "Check the file is a complete export; records read before this point were kept") from exc
+                             "Check the file is a complete export (with --keep-going the records before this point are kept)") from exc
 
 
 def _renamed(item: Any, name: str) -> Any:

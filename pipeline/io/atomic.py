@@ -124,12 +124,13 @@ def atomic_dir(final: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def staged_dir(final: Path) -> Iterator[Path]:
+def staged_dir(final: Path, protect: Sequence[Path] = ()) -> Iterator[Path]:
     """A temporary folder next to ``final``; when the block completes, each file in it is moved
     into ``final`` (created if needed; other files already there are left alone).
 
     Nothing appears under ``final`` until everything was written; on an exception the
-    temporary folder is removed.
+    temporary folder is removed. A file that would replace one of ``protect`` (the inputs) is
+    refused before anything is moved.
     """
     final = Path(final)
     if final.exists() and not final.is_dir():
@@ -142,8 +143,14 @@ def staged_dir(final: Path) -> Iterator[Path]:
                             "Pass a writable folder with -o.") from exc
     try:
         yield tmp
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        for src in files:
+            for keep in protect:
+                if same_file(final / src.relative_to(tmp), Path(keep)):
+                    raise PipelineError(f"{keep}: writing {src.name} into {final} would replace this input. "
+                                        "Choose another output folder.")
         mode = 0o666 & ~_umask()
-        for src in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        for src in files:
             dest = final / src.relative_to(tmp)
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(src, mode)

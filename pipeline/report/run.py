@@ -145,7 +145,7 @@ def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registr
     tables, notes = aggregate_records(read_records(Path(labelled)), registry, top_hashtags=top_hashtags)
     try:
         # written in a temporary folder and moved into out_dir only when complete
-        with staged_dir(Path(out_dir)) as stage:
+        with staged_dir(Path(out_dir), protect=[Path(labelled)]) as stage:
             run = write_report(tables, stage, source=Path(labelled).name, notes=notes, chart_actors=chart_actors)
         run.out_dir = Path(out_dir)
         run.written = {k: Path(out_dir) / v.relative_to(stage) for k, v in run.written.items()}

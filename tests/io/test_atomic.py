@@ -72,3 +72,15 @@ def test_staged_dir_publishes_only_on_success_and_keeps_other_files(tmp_path):
         (stage / "charts" / "c.png").write_bytes(b"png")
         (stage / "a.csv").write_text("done")
     assert sorted(os.listdir(final)) == ["a.csv", "charts", "mine.txt"] and sorted(os.listdir(tmp_path)) == ["rep"]
+
+
+def test_staged_dir_never_replaces_a_protected_input(tmp_path):
+    final = tmp_path / "rep"
+    final.mkdir()
+    src = final / "actors.csv"
+    src.write_text("my labelled posts")
+    with pytest.raises(PipelineError, match="would replace this input"):
+        with staged_dir(final, protect=[src]) as stage:
+            (stage / "actors.csv").write_text("table")
+            (stage / "other.csv").write_text("table")
+    assert src.read_text() == "my labelled posts" and sorted(os.listdir(final)) == ["actors.csv"]
