@@ -88,16 +88,16 @@ class TooLargeError(InputFileError):
 
 
 def has_later_lines(path: Path) -> bool:
-    """True when a line after the first starts with ``{`` (JSON Lines), scanned in pieces."""
+    """True when the first non-blank line after the first starts with ``{`` (JSON Lines); read in pieces."""
     with open_binary(path) as fh:
         try:
-            while block := fh.read(1 << 20):
-                at = block.find(b"\n")
-                while at != -1:
-                    rest = block[at + 1:].lstrip(b" \t\r\n")
-                    if rest:
-                        return rest[:1] == b"{"
-                    at = block.find(b"\n", at + 1)
+            piece = fh.readline(1 << 20)
+            while piece and not piece.endswith(b"\n"):  # the rest of the first line, never held whole
+                piece = fh.readline(1 << 20)
+            while piece := fh.readline(1 << 20):
+                text = piece.lstrip(b" \t\r\n")
+                if text:
+                    return text[:1] == b"{"
         except (EOFError, OSError, zlib.error):
             return False
     return False
