@@ -154,6 +154,9 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
                 labelled += len(posts) - len(not_written)
                 if bar is not None:
                     bar.update(len(items))
+            if stats.skipped_files and not stats.read:
+                raise PipelineError(f"no input could be read ({len(stats.skipped_files)} skipped; first: "
+                                    f"{stats.skipped_files[0]}); nothing was written.")
             _check_text(stats, allow_no_text)
     except OSError as exc:
         raise PipelineError(f"{exc.filename or output}: cannot write ({exc.strerror or exc}); nothing was written. "

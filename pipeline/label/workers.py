@@ -120,11 +120,15 @@ def label_isolated(posts: list[dict[str, Any]], model: Any, explain: bool,
 
     try:
         return label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+    except (OSError, MemoryError):  # the machine's fault (disk, memory), not a post's: stop the run
+        raise
     except Exception as exc:  # noqa: BLE001 - find the post(s) at fault; the others are labelled
         log.warning("labelling a chunk failed (%s: %s); labelling its posts one by one", type(exc).__name__, exc)
     for rec in posts:
         try:
             label_chunk(ensure_languages([rec]), model, explain=explain, top_k=top_k)
+        except (OSError, MemoryError):
+            raise
         except Exception as exc:  # noqa: BLE001 - one bad post is a reject, never the end of the run
             rec[LABEL_ERROR] = f"cannot label this post ({type(exc).__name__}: {str(exc)[:200]})"
     return posts
