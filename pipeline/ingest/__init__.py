@@ -132,6 +132,7 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
     dups = _Duplicates()
     with R.date_formats(date_formats):
         for path in paths:
+            real = Path(path)
             try:
                 with readable(Path(path)) as real:
                     items = _read_checked(real, fmt, columns)
@@ -141,8 +142,12 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
                         for out in _process(item, stats, attacher, dups, detect_lang):
                             yield out
             except InputFileError as exc:
+                if real != Path(path):  # name the input as given, not its temporary copy
+                    renamed = InputFileError(path, "", "")
+                    renamed.args = (f"{path}: {str(exc).removeprefix(f'{real}: ')}",)
+                    exc = renamed
                 if not keep_going:
-                    raise
+                    raise exc from None
                 stats.skipped_files.append(str(exc))
         done = dups.flush()
         if done is not None:

@@ -129,3 +129,9 @@ def test_report_csv_tables_quote_line_breaks_and_neutralise_formulas(tmp_path):
         for line in raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
             assert not line.startswith((b"=", b"+", b"@", b"-")), (table, line)
         assert b"\r=" not in raw and b"\n=" not in raw
+
+
+def test_empty_standard_input_is_named_as_given(tmp_path):
+    res = run("label", "-", "-o", tmp_path / "o.jsonl", "--workers", "1", input="")
+    assert res.exit_code == 1 and res.output.startswith("error: -: file is empty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
