@@ -55,13 +55,20 @@ def json_kind(obj: Any) -> str | None:
     return None
 
 
+def head_text(head: bytes) -> str:
+    """The start of a file as text, as the readers will decode it (UTF-16 with a BOM, else UTF-8)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[:len(head) // 2 * 2].decode("utf-16", errors="replace").lstrip("\ufeff \t\r\n")
+    # raw NUL bytes are invalid in JSON but common in scraped text; readers drop them (as 4CAT does)
+    return head.replace(b"\x00", b"").decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+
+
 def detect_format(path: Path) -> str:
     """Detect an input file's format from its content (extension only as a tie-breaker)."""
     head = read_head(path)
     if head.startswith(b"PAR1"):
         return "parquet"
-    # raw NUL bytes are invalid in JSON but common in scraped text; readers drop them (as 4CAT does)
-    text = head.replace(b"\x00", b"").decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    text = head_text(head)
     if text.startswith("WEBVTT"):
         raise InputFileError(path, "this is a subtitle file, not a post export",
                              "Pass its folder with --transcripts DIR instead.")
@@ -100,7 +107,7 @@ def _kind_or_generic(obj: Any, *, line: bool, path: Path) -> str:
 
 def is_json_lines(path: Path) -> bool:
     """True when the file is JSON Lines (its first line is a complete JSON value)."""
-    head = read_head(path).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    head = head_text(read_head(path))
     first = head.split("\n", 1)[0]
     if "\n" not in head and len(head) >= 65536:
         return False

@@ -299,14 +299,19 @@ def from_ytdlp(d: dict[str, Any]) -> dict[str, Any]:
         post_id=None if d.get("id") is None else str(d["id"]),
         actor=to_str(d.get("uploader")) or to_str(d.get("channel")),
         actor_name=to_str(d.get("creator")) or to_str(d.get("channel")),
-        created_at=to_iso(d.get("timestamp")) or to_iso(d.get("upload_date") and
-                                                         f"{d['upload_date'][:4]}-{d['upload_date'][4:6]}-{d['upload_date'][6:8]}"),
+        created_at=to_iso(d.get("timestamp")) or to_iso(_yyyymmdd(d.get("upload_date"))),
         caption=caption,
         music=" - ".join(x for x in (to_str(d.get("track")), to_str(d.get("artist"))) if x) or None,
         views=to_int(d.get("view_count")), likes=to_int(d.get("like_count")),
         shares=to_int(d.get("repost_count")), comments=to_int(d.get("comment_count")),
     )
     return rec
+
+
+def _yyyymmdd(value: Any) -> str | None:
+    """yt-dlp's ``upload_date`` (``20240101``, text or number) as ``2024-01-01``."""
+    text = str(value).strip() if value not in (None, "") else ""
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else (text or None)
 
 
 def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:

@@ -164,3 +164,18 @@ def test_odd_json_values_are_kept_or_rejected_never_raised(tmp_path, obj):
     p = _jsonl(tmp_path / "o.jsonl", [obj])
     ok, bad, _ = _read([p])
     assert len(ok) + len(bad) == 1
+
+
+def test_utf16_json_lines_are_detected_as_json_lines(tmp_path):
+    p = tmp_path / "u16.jsonl"
+    p.write_text('{"post_id": "1", "caption": "utf16 text"}\n{"post_id": "2", "caption": "more"}\n', encoding="utf-16")
+    ok, bad, _ = _read([p])
+    assert [r["caption"] for r in ok] == ["utf16 text", "more"] and not bad
+
+
+def test_ytdlp_upload_date_as_a_number(tmp_path):
+    p = tmp_path / "v.info.json"
+    p.write_text(json.dumps({"id": "7234567890123456789", "extractor": "TikTok", "uploader": "u",
+                             "upload_date": 20240101, "description": "x"}), encoding="utf-8")
+    ok, bad, _ = _read([p])
+    assert not bad and ok[0]["created_at"] == "2024-01-01T00:00:00Z"
