@@ -28,6 +28,8 @@ from pipeline.io.sources import readable
 __all__ = ["FORMATS", "IngestStats", "Reject", "chunked", "detect_format", "iter_posts", "read_file"]
 
 T = TypeVar("T")
+#: Duplicate reject lines per input file; further duplicates there are counted in one reject.
+MAX_DUPLICATE_LINES = 10_000
 _REASON_KIND_RE = re.compile(r"^([^:(;0-9]+)")
 
 
@@ -88,6 +90,9 @@ class _Duplicates:
         self.seen: dict[str, tuple[str, int]] = {}
         self.run: Reject | None = None
         self.last_line = 0
+        self.lines = 0  # duplicate reject lines written for the current file
+        self.overflow: Reject | None = None
+        self.overflow_last = 0
 
     def check(self, item: dict[str, Any]) -> Reject | None:
         """Record ``item``'s id; return it as a (new) duplicate reject, or ``None`` if first seen."""
@@ -100,19 +105,36 @@ class _Duplicates:
         return Reject(item["source_file"], item["source_line"], f"duplicate post_id {pid} (first seen at {where})", pid)
 
     def fold(self, rej: Reject) -> Reject | None:
-        """Add ``rej`` to the current run; return the finished run when ``rej`` starts a new one."""
+        """Add ``rej`` to the current run; return the finished run when ``rej`` starts a new one.
+
+        Past :data:`MAX_DUPLICATE_LINES` reject lines in one file, further duplicates are only
+        counted, in one reject written when the file ends.
+        """
         run = self.run
         if run is not None and run.post_id == rej.post_id and run.source_file == rej.source_file \
                 and rej.source_line == self.last_line + 1:
             self.run = replace(run, count=run.count + 1)
             self.last_line = rej.source_line
             return None
+        if self.lines >= MAX_DUPLICATE_LINES:
+            self.overflow = rej if self.overflow is None else replace(self.overflow, count=self.overflow.count + 1)
+            self.overflow_last = rej.source_line
+            return None
+        self.lines += 1
         self.run, self.last_line = rej, rej.source_line
         return run
 
-    def flush(self) -> Reject | None:
-        run, self.run = self.run, None
-        return None if run is None else dups_flush_one(run)
+    def flush(self) -> list[Reject]:
+        """The pending run and the counted overflow of the file just read (call at the end of each file)."""
+        out = [] if self.run is None else [dups_flush_one(self.run)]
+        if self.overflow is not None:
+            out.append(Reject(self.overflow.source_file, self.overflow.source_line,
+                              f"duplicate post_id: {self.overflow.count} more duplicates in lines "
+                              f"{self.overflow.source_line}-{self.overflow_last}, not listed one by one "
+                              f"(more than {MAX_DUPLICATE_LINES:,} duplicate lines in this file)",
+                              None, self.overflow.count))
+        self.run, self.overflow, self.lines = None, None, 0
+        return out
 
 
 def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[str, str] | None = None,
@@ -142,6 +164,9 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
                         for out in _process(item, stats, attacher, dups, detect_lang):
                             yield out
             except InputFileError as exc:
+                for done in dups.flush():
+                    stats.reject(done)
+                    yield done
                 if real != Path(path):  # name the input as given, not its temporary copy
                     renamed = InputFileError(path, "", "")
                     renamed.args = (f"{path}: {str(exc).removeprefix(f'{real}: ')}",)
@@ -149,10 +174,10 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
                 if not keep_going:
                     raise exc from None
                 stats.skipped_files.append(str(exc))
-        done = dups.flush()
-        if done is not None:
-            stats.reject(done)
-            yield done
+                continue
+            for done in dups.flush():
+                stats.reject(done)
+                yield done
     if attacher is not None:
         stats.transcripts_attached = attacher.attached
         stats.transcripts_unreadable = attacher.unreadable

@@ -179,3 +179,14 @@ def test_ytdlp_upload_date_as_a_number(tmp_path):
                              "upload_date": 20240101, "description": "x"}), encoding="utf-8")
     ok, bad, _ = _read([p])
     assert not bad and ok[0]["created_at"] == "2024-01-01T00:00:00Z"
+
+
+def test_scattered_duplicates_are_capped_per_file_with_a_count(tmp_path, monkeypatch):
+    import pipeline.ingest as ingest
+
+    monkeypatch.setattr(ingest, "MAX_DUPLICATE_LINES", 3)
+    p = _jsonl(tmp_path / "alt.jsonl", [{"post_id": str(i % 2), "caption": "x"} for i in range(12)])
+    ok, bad, stats = _read([p])
+    assert len(ok) == 2 and len(bad) == 4 and sum(r.count for r in bad) == 10
+    assert bad[-1].count == 7 and "7 more duplicates in lines 6-12" in bad[-1].reason
+    assert stats.reasons["duplicate post_id"] == 10
