@@ -16,16 +16,61 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli.options import (COLUMN_FIELDS, FORMAT_CHOICES, ColumnOpt, FormatOpt,  # noqa: F401 (re-exported)
+                                  TranscriptsOpt, parse_columns as _parse_columns)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bars or notes (errors and warnings only).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pipeline import __version__
+
+        typer.echo(f"tiktok-diplomacy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="",
+                                                help="Show the version and exit.")] = False) -> None:
+    """Classify TikTok posts by diplomacy communication strategy and report per actor."""
+
+
+def _quiet(quiet: bool) -> None:
+    from pipeline.io.progress import set_enabled
+
+    set_enabled(False if quiet else None)
+
+
+def _note(quiet: bool, message: str) -> None:
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _cap_workers(workers: int | None, quiet: bool) -> int | None:
+    """``--workers`` above the CPUs this process may use is capped (more would only compete), with a note."""
+    import os
+
+    if workers is None:
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers > cpus:
+        _note(quiet, f"note: --workers {workers} is more than the {cpus} CPUs available; using {cpus}")
+        return cpus
+    return workers
+
 
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+def _fail(exc: Exception) -> None:
+    """One line on stderr; exit 1 (2 for a usage error), never a traceback for user input."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
 class Terminated(KeyboardInterrupt):
@@ -55,24 +100,6 @@ def _interrupts() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def _parse_columns(columns: list[str] | None) -> dict[str, str] | None:
-    if not columns:
-        return None
-    out = {}
-    for c in columns:
-        field, sep, src = c.partition("=")
-        if not sep or not field.strip() or not src.strip():
-            raise typer.BadParameter(f"{c!r}: use FIELD=COLUMN, e.g. --column caption=description", param_hint="--column")
-        out[field.strip()] = src.strip()
-    from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
-
-    unknown = [f for f in out if f not in POST_FIELDS and f not in EXTRA_FIELDS]
-    if unknown:
-        raise typer.BadParameter(f"unknown field(s) {', '.join(unknown)}; valid: {', '.join(POST_FIELDS)}",
-                                 param_hint="--column")
-    return out
-
-
 @app.command()
 def label(
     inputs: Annotated[list[Path], typer.Argument(help="Export files: Research API JSON/JSONL, Zeeschuimer NDJSON, "
@@ -81,12 +108,11 @@ def label(
     model: ModelOpt = None,
     rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT with its "
                                                          "extension replaced by .rejects.jsonl).")] = None,
-    transcripts: Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, text) named by video id.",
-                                                        file_okay=False)] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="Force the input format instead of detecting it.")] = None,
-    column: Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column: FIELD=COLUMN (repeatable).")] = None,
+    transcripts: TranscriptsOpt = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
     chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
-    explain: Annotated[bool, typer.Option("--explain", help="Add per post and label the features that drove the "
+    explain: Annotated[bool, typer.Option("--explain", metavar="", help="Add per post and label the features that drove the "
                                                             "decision and the field they came from.")] = False,
     explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",
                                              min=1)] = 5,
@@ -95,6 +121,10 @@ def label(
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process.",
         show_default=False, min=1)] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option(
+        "--threshold", help="Replace a label's tuned decision threshold with one you validated: LABEL=VALUE "
+                            "(repeatable); recorded in the log and the output's provenance.")] = None,
+    quiet: QuietOpt = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip input files that cannot be read at all "
                                              "(listed at the end) instead of stopping before writing anything.")] = False,
     allow_no_text: Annotated[bool, typer.Option("--allow-no-text", help="Label even when no column was mapped to a "
@@ -105,12 +135,13 @@ def label(
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
     with _interrupts():
         _label(inputs, output, model, rejects, transcripts, format, column, chunk_size, explain, explain_top, workers,
-               keep_going, allow_no_text, date_format)
+               threshold, quiet, keep_going, allow_no_text, date_format)
 
 
 def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path | None, transcripts: Path | None,
            format: str | None, column: list[str] | None, chunk_size: int, explain: bool, explain_top: int,
-           workers: int | None, keep_going: bool, allow_no_text: bool, date_format: list[str] | None) -> None:
+           workers: int | None, threshold: list[str] | None, quiet: bool, keep_going: bool, allow_no_text: bool,
+           date_format: list[str] | None) -> None:
     from pipeline.errors import PipelineError
     from pipeline.ingest import FORMATS
     from pipeline.label.run import label_files
@@ -118,21 +149,30 @@ def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path |
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
     cols = _parse_columns(column)
+    _quiet(quiet)
+    workers = _cap_workers(workers, quiet)
     try:
+        from pipeline.model.thresholds import parse_thresholds
+
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
                           columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
-                          keep_going=keep_going, allow_no_text=allow_no_text, date_formats=date_format)
+                          thresholds=parse_thresholds(threshold), keep_going=keep_going,
+                          allow_no_text=allow_no_text, date_formats=date_format)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
-    typer.echo(run.stats.summary(run.labelled), err=True)
+    _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
+    if run.stats.transcript_summary():
+        _note(quiet, run.stats.transcript_summary())
     for line in _ingest_notes(run.stats):
         typer.echo(line, err=True)
     if run.stats.without_text:
-        typer.echo(f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
-                   "(labelled from their flags only)", err=True)
-    typer.echo(f"labelled posts: {run.output}", err=True)
-    typer.echo(f"rejects: {run.rejects}", err=True)
+        _note(quiet, f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
+                     "(labelled from their flags only)")
+    if threshold:
+        _note(quiet, "decision thresholds used: " + ", ".join(f"{k}={v:g}" for k, v in (run.thresholds or {}).items()))
+    _note(quiet, f"labelled posts: {run.output}")
+    _note(quiet, f"rejects: {run.rejects}")
 
 
 def _ingest_notes(stats: object) -> list[str]:
@@ -165,27 +205,29 @@ def train(
     config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Also cross-validate the config with K folds and record the figures in the model card (0 = off).",
                                     min=0)] = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Train the strategy classifier on annotated corpora and save a verified model directory."""
     from pipeline.errors import PipelineError
     from pipeline.train.run import train as run_train
 
+    _quiet(quiet)
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
     try:
         meta = run_train(corpus, output, config, cv=cv)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     tc = meta["training_corpus"]
-    typer.echo(f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
-               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()), err=True)
+    _note(quiet, f"trained on {tc['n_posts']} posts in {meta['train_seconds']} s; thresholds "
+               + ", ".join(f"{k}={v:.2f}" for k, v in meta["thresholds"].items()))
     cvm = meta.get("metrics", {}).get("cross_validation")
     if cvm:
         lo, hi = cvm["bootstrap_ci"]["macro_f1"]
-        typer.echo(f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
-                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}", err=True)
-    typer.echo(f"model: {output}", err=True)
+        _note(quiet, f"{cvm['mode']}: macro-F1 {cvm['macro_f1']:.3f} (95% CI {lo:.3f}-{hi:.3f}); "
+                   f"keyword baseline {cvm['keyword_baseline']['macro_f1']:.3f}")
+    _note(quiet, f"model: {output}")
 
 
 @app.command()
@@ -199,8 +241,9 @@ def evaluate(
                                     min=0)] = 0,
     config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
-    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", help="With --cv, skip training spaCy's "
+    no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", metavar="", help="With --cv, skip training spaCy's "
                                                     "textcat_multilabel on the same folds for comparison.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs,
     compared with keyword rules and (with --cv) spaCy's textcat_multilabel trained on the same folds."""
@@ -211,11 +254,12 @@ def evaluate(
 
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
+    _quiet(quiet)
     try:
         result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
                           spacy_baseline=not no_spacy_baseline)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -226,7 +270,8 @@ def evaluate(
     typer.echo(f"{result['mode']}: macro-F1 {result['macro_f1']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), "
                f"micro-F1 {result['micro_f1']:.3f} on {result['n_posts']} posts")
     for n, m in result["per_label"].items():
-        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']})")
+        left_out = "; no annotated post has it: left out of macro-F1" if m.get("in_macro_f1") is False else ""
+        typer.echo(f"  {n}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} (support {m['support']}{left_out})")
     for key, title in (("keyword_baseline", "keyword baseline"), ("spacy_textcat", "spaCy textcat_multilabel")):
         b = result.get(key, {})
         if "macro_f1" in b:
@@ -251,31 +296,47 @@ def report(
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
+    event: Annotated[Optional[list[str]], typer.Option("--event", help="An event for before/after windows: "
+                                                       "'NAME=YYYY-MM-DD' (repeatable).")] = None,
+    events: Annotated[Optional[Path], typer.Option("--events", help="Events from a TOML or CSV file (name, date, "
+                                                   "optional description).", dir_okay=False)] = None,
+    window: Annotated[str, typer.Option("--window", help="Length of the windows before and after each event: "
+                                        "30d, 2w, 48h.")] = "30d",
+    trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Hashtag of a trend to follow in the trend "
+                                                       "adoption section (repeatable; default: found in the data).")
+                     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Per-actor and per-actor-type strategy report: tables (CSV, Parquet, JSON), HTML with charts, Markdown."""
     from pipeline.errors import PipelineError
+    from pipeline.cli.analysis import analysis_options, report_analyses
     from pipeline.report.run import report as run_report
 
+    planned = analysis_options(event, events, window)  # bad --event/--events/--window fail before any work
+    _quiet(quiet)
     try:
         with _interrupts():
             run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
-    typer.echo(f"{run.posts} posts from {run.actors} actors", err=True)
+    _note(quiet, f"{run.posts} posts from {run.actors} actors")
     if run.unknown_actors:
-        typer.echo(f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
-                   f"{run.written['actors_template.toml']} and pass it with --actors", err=True)
-    typer.echo(f"HTML report: {run.written['report.html']}", err=True)
-    typer.echo(f"Markdown summary: {run.written['summary.md']}", err=True)
-    typer.echo(f"tables (CSV, Parquet, JSON): {run.out_dir}", err=True)
+        _note(quiet, f"note: {run.unknown_actors} handles are not in the actor registry (type 'unknown'): fill in "
+                   f"{run.written['actors_template.toml']} and pass it with --actors")
+    _note(quiet, f"HTML report: {run.written['report.html']}")
+    _note(quiet, f"Markdown summary: {run.written['summary.md']}")
+    _note(quiet, f"tables (CSV, Parquet, JSON): {run.out_dir}")
+    report_analyses(labelled, output, actors, planned, trend)
 
 
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (each keeps its heavy imports lazy)."""
+    from pipeline.cli.analysis import coordination
     from pipeline.cli.corpus import corpus_app
 
     app.add_typer(corpus_app, name="corpus")
+    app.command("coordination")(coordination)
 
 
 _register_subcommands()

@@ -42,6 +42,10 @@ class IngestStats:
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
     transcripts_attached: int = 0
+    #: with --transcripts: posts with a subtitle file, files found, and files that matched no post
+    transcript_posts: int = 0
+    transcript_files: int = 0
+    transcript_files_unmatched: int = 0
     without_text: int = 0
     #: Posts from a mapping with no text column at all (and no transcript attached).
     no_text_column: int = 0
@@ -56,9 +60,15 @@ class IngestStats:
     skipped_files: list[str] = field(default_factory=list)
     transcripts_unreadable: list[str] = field(default_factory=list)
 
+    #: of ``rejected``: later copies of a post id already read (the first is kept)
+    duplicates: int = 0
+
     def reject(self, item: Reject) -> None:
         self.rejected += item.count
-        self.reasons[_REASON_KIND_RE.match(item.reason).group(1).strip()] += item.count
+        kind = _REASON_KIND_RE.match(item.reason).group(1).strip()
+        self.reasons[kind] += item.count
+        if kind == "duplicate post_id":
+            self.duplicates += item.count
 
     def noted(self, notes: list[tuple[str, str]]) -> None:
         for kind, example in notes:
@@ -70,11 +80,30 @@ class IngestStats:
             if len(seen) < 3 and example not in seen:
                 seen.append(example)
 
-    def summary(self, labelled: int | None = None) -> str:
+    def summary(self, labelled: int | None = None, rejects_name: str | None = None) -> str:
+        """One plain sentence: ``20,000 labelled; 1,980 duplicate posts skipped (first kept); 3 rejected (see …)``.
+
+        Duplicates are not errors: they are counted apart from the records that could not be used.
+        """
         kept = self.kept if labelled is None else labelled
-        # most frequent first, ties by name: the same text whenever a reject is emitted
-        reasons = ", ".join(f"{n} {r}" for r, n in sorted(self.reasons.items(), key=lambda x: (-x[1], x[0]))) or "none"
-        return f"{self.read} read, {kept} labelled, {self.rejected} rejected: reasons {reasons}"
+        parts = [f"{kept:,} labelled"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} duplicate post{'s' if self.duplicates != 1 else ''} skipped (first kept)")
+        bad = self.rejected - self.duplicates
+        if bad:
+            reasons = ", ".join(f"{n:,} {r}" for r, n in sorted(self.reasons.items(), key=lambda x: (-x[1], x[0]))
+                                if r != "duplicate post_id")
+            where = f"; see {rejects_name}" if rejects_name else ""
+            parts.append(f"{bad:,} rejected ({reasons}{where})")
+        return "; ".join(parts) + f" — of {self.read:,} records read"
+
+    def transcript_summary(self) -> str | None:
+        """How --transcripts matched: posts with a subtitle file, and files that matched no post."""
+        if not self.transcript_files:
+            return None
+        return (f"transcripts: {self.transcript_posts:,} posts matched a subtitle file "
+                f"({self.transcripts_attached:,} attached); {self.transcript_files_unmatched:,} of "
+                f"{self.transcript_files:,} files matched no post")
 
 
 class _Duplicates:
@@ -181,6 +210,9 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
     if attacher is not None:
         stats.transcripts_attached = attacher.attached
         stats.transcripts_unreadable = attacher.unreadable
+        stats.transcript_posts = len(attacher.matched)
+        stats.transcript_files = attacher.files
+        stats.transcript_files_unmatched = attacher.unmatched_files
 
 
 def _read_checked(path: Path, fmt: str | None, columns: dict[str, str] | None) -> Iterator[Any]:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
+from pipeline.ingest.known import describe_header
 from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, TEXT_FIELDS
 
 
@@ -71,20 +72,47 @@ def canonical_mapping(header: list[str], overrides: dict[str, str] | None = None
 
 
 def choose_mapping(header: list[str], overrides: dict[str, str] | None, path: Path) -> ColumnMapping:
-    if not overrides:
-        for preset in load_presets():
-            if preset.matches(header):
-                return preset
-    mapping = canonical_mapping(header, overrides)
-    missing = [src for srcs in mapping.columns.values() for src in srcs if src not in header and overrides
-               and src in overrides.values()]
+    """The preset whose required columns ``header`` has (else the canonical names), with ``--column`` on top."""
+    missing = [src for src in (overrides or {}).values() if src not in header]
     if missing:
         raise InputFileError(path, f"column(s) {', '.join(missing)} given with --column are not in the file",
                              f"Columns present: {', '.join(header[:30])}")
+    for preset in load_presets():
+        if preset.matches(header):
+            if not overrides:
+                return preset
+            cols = {**preset.columns, **{f: [src] for f, src in overrides.items()}}
+            flags = {f: v for f, v in preset.flags.items() if f not in overrides}
+            return ColumnMapping(f"{preset.name}+columns", cols, flags, preset.required)
+    mapping = canonical_mapping(header, overrides)
     if "post_id" not in mapping.columns:
+        known = describe_header(header)
+        if known is not None:
+            raise InputFileError(path, known[0], known[1])
         raise InputFileError(path, "no post id column (looked for 'post_id' and the known export layouts)",
                              f"Map one with --column post_id=COLUMN; columns present: {', '.join(header[:30])}")
     return mapping
+
+
+def check_overrides(path: Path, obj: dict[str, Any], overrides: dict[str, str], kind: str) -> None:
+    """Stop when a ``--column`` source is in neither the first record nor a dotted path of it."""
+    missing = [src for src in overrides.values() if R.dig(obj, src) is None and src not in obj]
+    if missing:
+        raise InputFileError(path, f"key(s) {', '.join(missing)} given with --column are not in the first "
+                                   f"{kind} record", f"Keys present: {', '.join(list(obj)[:30])} "
+                                   "(nested keys as a.b, e.g. author.uniqueId)")
+
+
+def apply_overrides(rec: dict[str, Any], obj: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """``rec`` with each ``--column field=key`` taken from the item ``obj`` (key or dotted path)."""
+    for field, src in overrides.items():
+        value = R.dig(obj, src)
+        if value in _NO_VALUE:
+            continue
+        if field in _TEXT_FIELDS and isinstance(value, (dict, list)):
+            raise ValueError(f"field {field!r} must be text; {src!r} holds a JSON {type(value).__name__}")
+        rec[field] = _FIELD_CONVERTERS.get(field, R.to_str)(value)
+    return rec
 
 
 _FIELD_CONVERTERS: dict[str, Callable[[Any], Any]] = {

@@ -6,10 +6,8 @@ so that each input record ends up either in the output or in the rejects file.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,68 +17,52 @@ import orjson
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
+from pipeline.ingest.csv_reader import read_csv
+from pipeline.ingest.items import MAX_TEXT, Item, Reject, finish as _finish, why as _why  # noqa: F401 (re-exported)
 from pipeline.ingest.detect import detect_format, is_json_lines, json_kind, loads_lenient
-from pipeline.ingest.mapping import ColumnMapping, apply_mapping, canonical_mapping, choose_mapping
-from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_undecodable, open_text,
-                                 has_later_lines, read_all_bytes, read_head)
+from pipeline.ingest.known import describe_json
+from pipeline.ingest.mapping import (ColumnMapping, apply_mapping, apply_overrides, canonical_mapping, check_overrides,
+                                     choose_mapping)
+from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_later_lines, has_undecodable,
+                                 open_text, read_all_text_bytes, read_head)
 
 log = logging.getLogger(__name__)
-csv.field_size_limit(MAX_LINE_CHARS)  # a field (even over several lines) is bounded like a line
 
-FORMATS = ("research_api", "zeeschuimer", "ytdlp", "jp_collector", "csv", "jsonl", "json", "parquet")
-#: Longest text field kept; longer ones are cut (TikTok captions are ≤ 4,000 characters).
-MAX_TEXT = 200_000
-
-
-@dataclass(frozen=True)
-class Reject:
-    """An input record that could not be used, and why."""
-
-    source_file: str
-    source_line: int
-    reason: str
-    post_id: str | None = None
-    #: Input records this reject stands for (a run of consecutive duplicates is one reject).
-    count: int = 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"source_file": self.source_file, "source_line": self.source_line,
-                "reason": self.reason, "post_id": self.post_id, "count": self.count}
-
-
-Item = dict[str, Any] | Reject
-
-
+FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector", "csv", "jsonl", "json",
+           "parquet")
+#: Formats read item by item with a fixed mapper (``--column`` adds to it, by key or dotted path).
+ITEM_FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector")
 # --- readers --------------------------------------------------------------------------------
-
-def _finish(rec: dict[str, Any], source: str, line: int, fmt: str) -> dict[str, Any]:
-    """Set provenance (``source`` is the file's path as text, made once per file) and cut overlong texts."""
-    rec["source_file"] = source
-    rec["source_line"] = line
-    rec["format"] = fmt
-    for field in ("caption", "transcript", "on_screen_text"):
-        value = rec.get(field)
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            rec[field] = value[:MAX_TEXT]
-    return rec
-
 
 _ITEM_MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "research_api": R.from_research_api,
     "zeeschuimer": lambda o: R.from_tiktok_web_item(o["data"] if isinstance(o.get("data"), dict) else o),
+    "tiktok_web": R.from_tiktok_web_item,
+    "apify": R.from_apify,
     "ytdlp": R.from_ytdlp,
     "jp_collector": R.from_jp_collector,
 }
 
 
-def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str, Any]:
+def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None,
+                overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    if isinstance(obj, _BadJSON):
+        raise ValueError(f"malformed JSON at line {obj.line}: {obj.message}")
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
-        return _ITEM_MAPPERS[kind](obj)
-    if mapping is None:
-        raise ValueError("no column mapping for this record")
+        rec = _ITEM_MAPPERS[kind](obj)
+        return apply_overrides(rec, obj, overrides) if overrides else rec
+    if mapping is None:  # generic JSON needs a column mapping; callers always pass one
+        raise ValueError(f"no column mapping for {kind!r} records")
     return apply_mapping(obj, mapping)
+
+
+def _items_of(obj: Any, kind: str) -> list[Any]:
+    """The post objects in one parsed line or document element (web API pages hold several)."""
+    if kind == "tiktok_web":
+        return R.web_items(obj) or [obj]
+    return [obj]
 
 
 def _loads_line(line: str) -> Any:
@@ -131,6 +113,7 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
     """
     mappings = _Mappings(overrides, path)
     source = str(path)
+    first = True
     with open_text(path) as fh:
         for lineno, line in enumerate(bounded_lines(fh), start=1):
             if line is OVERLONG:
@@ -155,20 +138,23 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
             if not isinstance(obj, dict):
                 yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
                 continue
-            try:
-                rec = _map_object(obj, kind, mappings(obj) if kind == "jsonl" else None)
-            except InputFileError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
-                yield Reject(source, lineno, f"unusable record: {_why(exc)}")
-                continue
-            yield _finish(rec, source, lineno, kind)
-
-
-def _why(exc: BaseException) -> str:
-    """A short reason for a reject from an exception (type for the unexpected ones)."""
-    text = str(exc)[:200]
-    return text if isinstance(exc, (ValueError, TypeError, KeyError)) and text else f"{type(exc).__name__}: {text}"
+            if first:
+                first = False
+                _refuse_known(path, obj)
+                if kind == "jsonl":
+                    mappings(obj)  # the first record's mapping problems are whole-file errors
+                elif overrides:
+                    check_overrides(path, obj, overrides, kind)
+            for item in _items_of(obj, kind):
+                try:
+                    rec = _map_object(item, kind, mappings(item) if kind == "jsonl" and isinstance(item, dict) else None,
+                                      overrides)
+                except InputFileError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                    yield Reject(source, lineno, f"unusable record: {_why(exc)}")
+                    continue
+                yield _finish(rec, source, lineno, kind)
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -177,7 +163,7 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
     if isinstance(doc, dict) and "stored" in doc:
         pages = doc["stored"] if isinstance(doc["stored"], list) else []
     elif isinstance(doc, list) and doc and all(isinstance(p, dict) and ("data" in p or "error" in p) or p is None
-                                                for p in doc):
+                                                or isinstance(p, _BadJSON) for p in doc):
         pages = doc
     elif isinstance(doc, list):
         pages = [{"data": {"videos": doc}}]
@@ -185,6 +171,9 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
         pages = [doc]
     index = 0
     for page_no, page in enumerate(pages, start=1):
+        if isinstance(page, _BadJSON):
+            yield Reject(str(path), page.line, f"malformed JSON: {page.message}")
+            continue
         data = page.get("data") if isinstance(page, dict) else None
         videos = data.get("videos") if isinstance(data, dict) else None
         if not isinstance(videos, list):
@@ -208,15 +197,20 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
     if b"\n" not in head and len(head) >= HEAD_BYTES and has_later_lines(path):
         yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
         return
-    raw = read_all_bytes(path).replace(b"\x00", b"")
+    raw = read_all_text_bytes(path).replace(b"\x00", b"")
     try:
         doc = loads_lenient(raw)
     except orjson.JSONDecodeError as exc:
+        stream = _json_stream(raw)
+        if stream is not None:  # concatenated (pretty-printed) JSON values: one list
+            doc = stream
         # JSON Lines with a broken first line is still JSON Lines.
-        if raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
+        elif raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
             yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
             return
-        raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+        else:
+            raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+    _refuse_known(path, doc)
     kind = json_kind(doc) or "json"
     if kind == "api_error" and isinstance(doc, list):  # a list of pages whose first is an error page
         kind = "research_api"
@@ -228,28 +222,40 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         raise InputFileError(path, "this is a transcript file", "Pass its folder with --transcripts DIR.")
     source = str(path)
     if kind == "research_api":
+        first_video = next((v for _, v in (i for i in _research_api_videos(doc, path) if not isinstance(i, Reject))
+                            if isinstance(v, dict)), None)
+        if overrides and first_video is not None:
+            check_overrides(path, first_video, overrides, kind)
         for item in _research_api_videos(doc, path):
             if isinstance(item, Reject):
                 yield item
                 continue
             index, v = item
+            if isinstance(v, _BadJSON):
+                yield Reject(source, index, f"malformed JSON at line {v.line}: {v.message}")
+                continue
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
             try:
-                rec = R.from_research_api(v)
+                rec = _map_object(v, kind, None, overrides)
             except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
                 yield Reject(source, index, f"unusable record: {_why(exc)}")
                 continue
             yield _finish(rec, source, index, kind)
         return
-    items = doc if isinstance(doc, list) else [doc]
+    if kind == "tiktok_web":
+        items: list[Any] = R.web_items(doc)
+    else:
+        items = doc if isinstance(doc, list) else [doc]
+    if kind in _ITEM_MAPPERS and overrides:
+        check_overrides(path, next((x for x in items if isinstance(x, dict)), {}), overrides, kind)
     mappings = _Mappings(overrides, path)
     if kind == "json" and not any(isinstance(x, dict) for x in items):
         raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
     for index, obj in enumerate(items, start=1):
         try:
-            rec = _map_object(obj, kind, mappings(obj) if kind == "json" and isinstance(obj, dict) else None)
+            rec = _map_object(obj, kind, mappings(obj) if kind == "json" and isinstance(obj, dict) else None, overrides)
         except InputFileError:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
@@ -258,111 +264,47 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         yield _finish(rec, source, index, kind)
 
 
-class _Lines:
-    """Physical lines for :mod:`csv`, numbered, with the lines of the current row kept so that a
-    broken row can be rejected by its first line and the lines after it read again."""
-
-    def __init__(self, fh: Any) -> None:
-        self.source = bounded_lines(fh)
-        self.pending: deque[tuple[int, str]] = deque()
-        self.row: list[tuple[int, str]] = []
-        self.overlong: list[int] = []
-        self.next_no = 1
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        while True:
-            if self.pending:
-                no, line = self.pending.popleft()
-            else:
-                raw = next(self.source)
-                no, self.next_no = self.next_no, self.next_no + 1
-                if raw is OVERLONG:
-                    self.overlong.append(no)
-                    continue
-                line = raw
-            self.row.append((no, line))
-            return line
-
-    def start_row(self) -> None:
-        self.row = []
-
-    def replay_after_first(self) -> int:
-        """Queue the current row's lines after its first to be read again; return the first's number."""
-        first = self.row[0][0] if self.row else self.next_no
-        self.pending.extendleft(reversed(self.row[1:]))
-        self.row = []
-        return first
+def _refuse_known(path: Path, obj: Any) -> None:
+    """Stop with what a known file without posts is (a personal data export …) and what to export instead."""
+    known = describe_json(obj)
+    if known is not None:
+        raise InputFileError(path, known[0], known[1])
 
 
-def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
-    """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects.
+@dataclass(frozen=True)
+class _BadJSON:
+    """A value of a JSON stream that did not parse; reading goes on at the next top-level ``{``."""
 
-    A broken row (an unbalanced quote that would swallow the rows after it, a wrong number of
-    fields) spanning several lines is rejected by its first line and the following lines are
-    read again, so one stray quote costs one row. Repeated header names are a file error.
+    line: int
+    message: str
+
+
+def _json_stream(raw: bytes) -> list[Any] | None:
+    """Two or more JSON values one after another (``jq .`` output, pretty-printed pages), or ``None``.
+
+    A value that does not parse (after the first) becomes a :class:`_BadJSON` and reading resumes
+    at the next ``{`` that starts a line, so one broken object does not cost the whole file.
     """
-    with open_text(path) as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
-        if delimiter is None:
-            first = sample.split("\n", 1)[0]
-            delimiter = max((",", ";", "\t", "|"), key=first.count)
-        lines = _Lines(fh)
-        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    text = raw.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= end:
+            break
         try:
-            header = next(reader)
-        except StopIteration:
-            raise InputFileError(path, "file is empty", "Export the data again.") from None
-        except csv.Error as exc:
-            raise InputFileError(path, f"unreadable CSV header ({exc})", "Check the file is a CSV export.") from exc
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        if len(header) < 2:
-            raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
-                                 "Pass a CSV with a header row, or force the format with --format.")
-        repeated = sorted({h for h in header if h and header.count(h) > 1})
-        if repeated:
-            raise InputFileError(path, f"the header repeats column name(s) {', '.join(map(repr, repeated))}",
-                                 "Rename the repeated columns so each name appears once, then run again.")
-        mapping = choose_mapping(header, overrides, path)
-        fmt, source = f"csv:{mapping.name}", str(path)
-        while True:
-            lines.start_row()
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                line = lines.replay_after_first()
-                yield Reject(source, line, f"unreadable CSV row ({exc}); check for an unbalanced quote")
-                continue
-            finally:
-                while lines.overlong:
-                    yield Reject(source, lines.overlong.pop(0),
-                                 f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
-            line = lines.row[0][0] if lines.row else lines.next_no
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                if len(lines.row) > 1:
-                    line = lines.replay_after_first()
-                    yield Reject(source, line, f"row has {len(row)} fields, the header has {len(header)}: an "
-                                               "unbalanced quote; the lines after it are read again")
-                else:
-                    yield Reject(source, line, f"row has {len(row)} fields, the header has {len(header)} "
-                                               "(a stray delimiter or an unbalanced quote)")
-                continue
-            if any(has_undecodable(c) for c in row):
-                yield Reject(source, line, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                continue
-            try:
-                rec = apply_mapping(dict(zip(header, row)), mapping)
-            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
-                yield Reject(source, line, f"unusable record: {_why(exc)}")
-                continue
-            yield _finish(rec, source, line, fmt)
+            value, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            restart = text.find("\n{", pos + 1)
+            if not values or restart < 0:
+                return None
+            values.append(_BadJSON(text.count("\n", 0, pos) + 1, str(exc)))
+            pos = restart + 1
+            continue
+        values.append(value)
+    return values if len(values) > 1 else None
 
 
 def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000) -> Iterator[Item]:
@@ -400,7 +342,7 @@ def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | No
         yield from read_parquet(path, overrides)
     elif kind == "csv":
         yield from read_csv(path, overrides)
-    elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector") and is_json_lines(path)):
+    elif kind in ("jsonl", "zeeschuimer") or (kind in ITEM_FORMATS and is_json_lines(path)):
         yield from read_jsonl(path, kind, overrides)
     else:
         yield from read_json_document(path, kind, overrides)

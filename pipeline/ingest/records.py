@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline.schema import empty_post
+from pipeline.schema import empty_post, fold_tag
 
 _EMPTY_POST = empty_post()
 _LIST_FIELDS = tuple(k for k, v in _EMPTY_POST.items() if isinstance(v, list))
@@ -205,7 +205,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, list):
-        items = [str(v).strip().lstrip("#@").lower() for v in value if v is not None]
+        items = [fold_tag(str(v).strip().lstrip("#@")) for v in value if v is not None]
     else:
         text = str(value).strip()
         if text.startswith("["):
@@ -213,7 +213,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
                 return to_list(json.loads(text))
             except json.JSONDecodeError:
                 text = text.strip("[]").replace("'", "")
-        items = [t.strip().lstrip("#@").lower() for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
+        items = [fold_tag(t.strip().lstrip("#@")) for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
     # Spreadsheet exports write 0/nan/None for "no value".
     return list(dict.fromkeys([t for t in items if t and t not in _EMPTY_TOKENS]))
 
@@ -330,3 +330,76 @@ def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:
         shares=to_int(d.get("shareCount")), comments=to_int(d.get("commentCount")),
     )
     return rec
+
+
+def dig(d: dict[str, Any], path: str) -> Any:
+    """``d["a"]["b"]`` for ``"a.b"`` (``None`` when a step is missing); a flat key with the dot wins."""
+    if path in d:
+        return d[path]
+    value: Any = d
+    for step in path.replace("/", ".").split("."):
+        if isinstance(value, dict):
+            value = value.get(step)
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
+
+
+def from_apify(d: dict[str, Any]) -> dict[str, Any]:
+    """Apify TikTok Scraper (``clockworks/tiktok-scraper``) dataset item.
+
+    Layout as in the actor's JSON output: ``id, text, createTimeISO, authorMeta{name, nickName},
+    musicMeta{musicName, musicAuthor}, playCount, diggCount, shareCount, commentCount,
+    hashtags[{name}], mentions, isAd, isSponsored, webVideoUrl, videoMeta{subtitleLinks}``.
+    Subtitles are only links (they expire); download them and pass ``--transcripts``.
+    """
+    rec = new_post()
+    author = d.get("authorMeta") if isinstance(d.get("authorMeta"), dict) else {}
+    music = d.get("musicMeta") if isinstance(d.get("musicMeta"), dict) else {}
+    tags = [t.get("name") if isinstance(t, dict) else t for t in d.get("hashtags") or []]
+    mentions = d.get("mentions") or []
+    music_title = " - ".join(x for x in (to_str(music.get("musicName")), to_str(music.get("musicAuthor"))) if x)
+    rec.update(
+        post_id=None if d.get("id") is None else str(d["id"]),
+        actor=to_str(author.get("name")) or to_str(d.get("authorMeta.name")),
+        actor_name=to_str(author.get("nickName")),
+        created_at=to_iso(d.get("createTimeISO")) or to_iso(d.get("createTime")),
+        caption=to_str(d.get("text")),
+        hashtags=to_list([t for t in tags if t]),
+        mentions=to_list([m for m in mentions if isinstance(m, str)]),
+        music=music_title or None,
+        is_ad=to_bool(d.get("isAd")),
+        paid_partnership=to_bool(d.get("isSponsored")) if "isSponsored" in d else None,
+        views=to_int(d.get("playCount")), likes=to_int(d.get("diggCount")),
+        shares=to_int(d.get("shareCount")), comments=to_int(d.get("commentCount")),
+    )
+    return rec
+
+
+#: Wrappers the unofficial web API (and TikTok-Api's ``as_dict``) put around web items.
+_WEB_ITEM_LISTS = ("itemList", "item_list", "items", "aweme_list")
+
+
+def web_items(obj: Any) -> list[dict[str, Any]]:
+    """Raw web ``itemStruct`` dicts inside one parsed object: an item itself, an API page
+    (``{"itemList": [...]}``), a video-detail page (``{"itemInfo": {"itemStruct": …}}``),
+    the rehydration data (``__DEFAULT_SCOPE__``) or the older ``ItemModule`` dict of items."""
+    if isinstance(obj, list):
+        return [i for o in obj for i in web_items(o)]
+    if not isinstance(obj, dict):
+        return []
+    if "desc" in obj and "createTime" in obj:
+        return [obj]
+    if isinstance(obj.get("itemInfo"), dict) and isinstance(obj["itemInfo"].get("itemStruct"), dict):
+        return [obj["itemInfo"]["itemStruct"]]
+    scope = obj.get("__DEFAULT_SCOPE__")
+    if isinstance(scope, dict) and isinstance(scope.get("webapp.video-detail"), dict):
+        return web_items(scope["webapp.video-detail"])
+    if isinstance(obj.get("ItemModule"), dict):
+        return [v for v in obj["ItemModule"].values() if isinstance(v, dict)]
+    for key in _WEB_ITEM_LISTS:
+        if isinstance(obj.get(key), list):
+            return [i for i in obj[key] if isinstance(i, dict)]
+    return []

@@ -147,11 +147,24 @@ class TranscriptAttacher:
         self.attached = 0
         #: Messages for transcript files that could not be read (their posts keep their own text).
         self.unreadable: list[str] = []
+        self.matched: set[str] = set()
+
+    @property
+    def files(self) -> int:
+        """Subtitle files found (named by a video id)."""
+        return sum(len(f) for f in self.index.values())
+
+    @property
+    def unmatched_files(self) -> int:
+        """Subtitle files whose video id matched no post read so far."""
+        return sum(len(f) for vid, f in self.index.items() if vid not in self.matched)
 
     def __call__(self, rec: dict) -> dict:
-        files = self.index.get(str(rec.get("post_id")))
+        pid = str(rec.get("post_id"))
+        files = self.index.get(pid)
         if not files:
             return rec
+        self.matched.add(pid)
         for best in files:  # the preferred readable file; an unreadable one is noted, never fatal
             try:
                 text = parse_transcript_file(best.path)

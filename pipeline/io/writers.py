@@ -186,7 +186,8 @@ class RecordWriter:
         self._pq.write_table(table)
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        assert self._tmp is not None
+        if self._tmp is None:  # __exit__ without __enter__: nothing was opened
+            return
         try:
             if self._pq is not None:
                 self._pq.close()

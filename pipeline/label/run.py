@@ -8,7 +8,6 @@ in this process or in :mod:`pipeline.label.workers`) and writes output and rejec
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -16,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.errors import PipelineError, UsageError
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
-from pipeline.errors import PipelineError
 from pipeline.io.atomic import check_writable, output_lock, refuse_overlaps
-from pipeline.io.sources import is_stream, read_head
+from pipeline.io.progress import bar as progress_bar
+from pipeline.io.sources import bytes_read, is_stream, read_head
 from pipeline.io.writers import REJECT_FIELDS, RecordWriter, output_kind
 from pipeline.label import workers as pool
 from pipeline.label.workers import CHUNK_SIZE
@@ -34,6 +34,8 @@ class LabelRun:
     labelled: int
     output: Path
     rejects: Path | None
+    #: label → decision threshold used (the model's, or the user's with ``thresholds``)
+    thresholds: dict[str, float] | None = None
 
 
 #: Share of posts with no text column mapped (and no transcript) at which ``label`` stops:
@@ -51,12 +53,12 @@ def default_rejects(output: Path) -> Path:
     return output.with_name(stem + ".rejects.jsonl")
 
 
-def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None = None,
-                rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
+def label_files(inputs: Sequence[str | Path] | str | Path, output: str | Path, *, model_dir: str | Path | None = None,
+                rejects: str | Path | None = None, transcripts: str | Path | None = None, fmt: str | None = None,
                 columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                 progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                workers: int | None = 1, keep_going: bool = False, allow_no_text: bool = False,
-                date_formats: Sequence[str] | None = None) -> LabelRun:
+                workers: int | None = 1, thresholds: dict[str, float] | None = None, keep_going: bool = False,
+                allow_no_text: bool = False, date_formats: Sequence[str] | None = None) -> LabelRun:
     """Label every post of ``inputs`` into ``output``; rejected records go to ``rejects``.
 
     With ``workers > 1`` chunks are language-tagged and labelled in that many processes (each
@@ -80,27 +82,31 @@ def label_files(inputs: Sequence[Path], output: Path, *, model_dir: Path | None 
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
+    inputs = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(p) for p in inputs]
     output = Path(output)
     rejects = Path(rejects) if rejects is not None else default_rejects(output)
+    transcripts = Path(transcripts) if transcripts is not None else None
+    model_dir = Path(model_dir) if model_dir is not None else None
     output_kind(output)
-    refuse_overlaps([Path(p) for p in inputs], {"output": output, "rejects file": rejects})
+    refuse_overlaps(inputs, {"output": output, "rejects file": rejects})
     for path in (output, rejects):
         check_writable(path)
     if not keep_going:
         for path in inputs:
-            if not is_stream(Path(path)):
-                read_head(Path(path))  # missing, empty, binary: fail before anything is read
+            if not is_stream(path):
+                read_head(path)  # missing, empty, binary: fail before anything is read
     with output_lock(output), output_lock(rejects):
         return _label_locked(inputs, output, rejects, model_dir=model_dir, transcripts=transcripts, fmt=fmt,
                              columns=columns, chunk_size=chunk_size, progress=progress, explain=explain,
-                             top_k=top_k, workers=workers, keep_going=keep_going, allow_no_text=allow_no_text,
-                             date_formats=date_formats)
+                             top_k=top_k, workers=workers, thresholds=thresholds, keep_going=keep_going,
+                             allow_no_text=allow_no_text, date_formats=date_formats)
 
 
-def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_dir: Path | None,
+def _label_locked(inputs: list[Path], output: Path, rejects: Path, *, model_dir: Path | None,
                   transcripts: Path | None, fmt: str | None, columns: dict[str, str] | None, chunk_size: int,
                   progress: bool | None, explain: bool, top_k: int | None, workers: int | None,
-                  keep_going: bool, allow_no_text: bool, date_formats: Sequence[str] | None) -> LabelRun:
+                  thresholds: dict[str, float] | None, keep_going: bool, allow_no_text: bool,
+                  date_formats: Sequence[str] | None) -> LabelRun:
     stats = IngestStats()
 
     def split() -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
@@ -111,9 +117,11 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
             yield chunk, [p for p in chunk if not isinstance(p, Reject)]
 
     chunks = split()
-    if workers != 1:
-        # fail fast on a missing model directory; load_model (in each worker) verifies the rest
-        read_meta(Path(model_dir) if model_dir else DEFAULT_MODEL_DIR)
+    meta = read_meta(model_dir or DEFAULT_MODEL_DIR)  # fails fast on a missing model directory
+    used = {**(meta.get("thresholds") or {}), **(thresholds or {})}
+    if thresholds:
+        _check_thresholds(thresholds, meta)
+        log.info("decision thresholds set by the user: %s (all used: %s)", thresholds, used)
     if workers is None:
         workers = pool.default_workers()
         if workers > 1:
@@ -126,15 +134,16 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
     if workers == 1:
         from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn only when labelling here
 
-        labelled_chunks = pool.label_in_process(chunks, load_model(model_dir)[0], explain, top_k)
-    else:
-        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k)
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm  # lazy: only with a progress bar
+        from pipeline.model.thresholds import with_thresholds  # lazy: next to load_model
 
-        bar = tqdm(unit=" posts", file=sys.stderr, desc="labelling")
+        labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir)[0], thresholds),
+                                                explain, top_k)
+    else:
+        labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k, thresholds)
+    # the bar's total is the inputs' size on disk, so it shows the time left from bytes read
+    total = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
+    bar = progress_bar(total, "labelling", "B", show=progress, unit_scale=True, unit_divisor=1024)
+    start_bytes = bytes_read()
     labelled = 0
     try:
         with pool.fewer_collections(), RecordWriter(output) as out, RecordWriter(rejects, REJECT_FIELDS) as rej:
@@ -152,8 +161,9 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
                     rejected.append(bad.as_dict())
                 rej.write(rejected)
                 labelled += len(posts) - len(not_written)
-                if bar is not None:
-                    bar.update(len(items))
+                # head reads during format detection count too: never past the total
+                bar.update(max(0, min(bytes_read() - start_bytes, total) - bar.n))
+                bar.set_postfix_str(f"{labelled:,} posts")
             if stats.skipped_files and not stats.read:
                 raise PipelineError(f"no input could be read ({len(stats.skipped_files)} skipped; first: "
                                     f"{stats.skipped_files[0]}); nothing was written.")
@@ -163,9 +173,18 @@ def _label_locked(inputs: Sequence[Path], output: Path, rejects: Path, *, model_
                             "Free space or choose another location with -o.") from exc
     finally:
         labelled_chunks.close()  # stops the worker processes if writing failed
-        if bar is not None:
-            bar.close()
-    return LabelRun(stats, labelled, output, rejects)
+        bar.close()
+    return LabelRun(stats, labelled, output, rejects, used or None)
+
+
+def _check_thresholds(thresholds: dict[str, float], meta: dict[str, Any]) -> None:
+    """Stop before reading any input when a ``--threshold`` names an unknown label or a bad value."""
+    known = list(meta.get("labels") or meta.get("thresholds") or [])
+    for name, value in thresholds.items():
+        if known and name not in known:
+            raise UsageError(f"--threshold for unknown label {name!r}; labels: {', '.join(known)}")
+        if not 0.0 < float(value) < 1.0:
+            raise UsageError(f"--threshold {name}={value}: use a value between 0 and 1 (exclusive)")
 
 
 def _check_text(stats: IngestStats, allow_no_text: bool) -> None:

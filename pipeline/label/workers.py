@@ -77,9 +77,10 @@ def fewer_collections() -> Iterator[None]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_dir: Path | None) -> None:
+def _init_worker(model_dir: Path | None, thresholds: dict[str, float] | None = None) -> None:
     """Process-pool initializer: load (and verify) the model once per worker process."""
     from pipeline.model.artefact import load_model  # lazy: runs in the worker, pulls scikit-learn
+    from pipeline.model.thresholds import with_thresholds  # lazy: runs in the worker, next to load_model
 
     # Ctrl-C reaches the whole process group: the parent stops the workers itself (no traceback
     # from each of them); SIGTERM keeps its default and ends a worker at once.
@@ -87,7 +88,7 @@ def _init_worker(model_dir: Path | None) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _WORKER["model"] = load_model(model_dir)[0]
+            _WORKER["model"] = with_thresholds(load_model(model_dir)[0], thresholds)
         except Exception as exc:  # a failing initializer only yields "BrokenProcessPool": report it with a task
             _WORKER["error"] = exc
     _WORKER["warnings"] = [(w.category, str(w.message)) for w in caught]
@@ -160,7 +161,8 @@ def _drain(queue: deque[Any]) -> Iterator[Any]:
 
 
 def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_dir: Path | None, workers: int,
-              explain: bool, top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+              explain: bool, top_k: int | None,
+              thresholds: dict[str, float] | None = None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
     """Label ``(items, posts)`` chunks in ``workers`` processes; yield them labelled, in input order.
 
     At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are read ahead, queued or in work at any time.
@@ -169,7 +171,7 @@ def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], mod
     ctx = mp_context()
     # Read the first chunks while the forkserver preloads: creating the pool waits for it.
     read_ahead = deque(islice(chunks, limit))
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir,))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir, thresholds))
     pending: deque[tuple[list[Any], list[dict[str, Any]], Future]] = deque()
     seen_warnings: set[tuple[type, str]] = set()
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, UNKNOWN, Registry, actor_info, actor_key, load_registry
 from pipeline.report.tables import METRICS, BoundedCounter, build_tables, sum_columns, wilson_interval
-from pipeline.schema import labels
+from pipeline.schema import fold_tag, labels
 
 __all__ = ["ACTOR_TYPES", "METRICS", "NO_ACTOR", "UNKNOWN", "Aggregator", "aggregate_frame", "aggregate_records",
            "load_registry", "wilson_interval"]
@@ -171,7 +171,7 @@ class Aggregator:
             self._consolidate()
 
     def _count_hashtags(self, actor: str, value: Any, strategies: list[str]) -> None:
-        tags = {t.strip().lstrip("#").strip().lower() for t in _names(value)} - {""}
+        tags = {fold_tag(t.strip().lstrip("#").strip()) for t in _names(value)} - {""}
         atype = actor_info(self.registry, actor)["type"]
         for strategy in strategies:
             self.hashtags["actor"].update((actor, strategy, t) for t in tags)

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -31,6 +32,8 @@ from pipeline.report.registry import Registry, actor_template, load_registry
 from pipeline.report.tables import METRICS
 from pipeline.schema import labels
 from pipeline.io.atomic import commit, discard, staged_dir, temp_file_for
+from pipeline.io.progress import bar as progress_bar
+from pipeline.io.sources import bytes_read
 from pipeline.io.writers import read_records, safe_cell
 
 log = logging.getLogger(__name__)
@@ -102,7 +105,9 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
     written = write_tables(tables, out_dir)
     unknown = tables["unknown_actors"]
     template = written["actors_template.toml"] = out_dir / "actors_template.toml"
-    template.write_text(actor_template(list(zip(unknown["actor"], unknown["posts"].astype(int)))), encoding="utf-8")
+    in_data = dict(zip(unknown["actor"], unknown["name_in_data"])) if "name_in_data" in unknown else {}
+    template.write_text(actor_template(list(zip(unknown["actor"], unknown["posts"].astype(int))), names=in_data),
+                        encoding="utf-8")
     pngs = draw_charts(tables, names, top_actors=chart_actors)
     for name, (_, png) in pngs.items():
         path = written[f"charts/{name}.png"] = out_dir / "charts" / f"{name}.png"
@@ -134,6 +139,17 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
     return ReportRun(out_dir, int(overall["posts"]), len(actors), len(tables["unknown_actors"]), notes, written)
 
 
+def _with_progress(path: Path) -> Any:
+    """``read_records(path)``'s chunks, with a progress bar over the file's bytes (on a terminal)."""
+    total = path.stat().st_size if path.is_file() else None
+    start = bytes_read()
+    with progress_bar(total, "reading labelled posts", "B", unit_scale=True, unit_divisor=1024) as bar:
+        for chunk in read_records(path):
+            yield chunk
+            bar.update(max(0, min(bytes_read() - start, total or 0) - bar.n))
+        bar.update(max(0, (total or 0) - bar.n))  # Parquet is read through pyarrow, not counted
+
+
 def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registry: Registry | None = None,
            top_hashtags: int = 10, chart_actors: int = 20) -> ReportRun:
     """Aggregate a ``label`` output file (JSONL, CSV or Parquet, read in chunks) and write the report.
@@ -142,7 +158,7 @@ def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registr
     replaces both with a ready mapping.
     """
     registry = load_registry(actors) if registry is None else registry
-    tables, notes = aggregate_records(read_records(Path(labelled)), registry, top_hashtags=top_hashtags)
+    tables, notes = aggregate_records(_with_progress(Path(labelled)), registry, top_hashtags=top_hashtags)
     try:
         # written in a temporary folder and moved into out_dir only when complete
         with staged_dir(Path(out_dir), protect=[Path(labelled)]) as stage:

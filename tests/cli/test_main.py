@@ -43,7 +43,9 @@ def test_label_with_shipped_model_writes_fields_and_rejects(tmp_path, data_dir):
     rows = [json.loads(line) for line in open(out, encoding="utf-8")]
     rejected = [json.loads(line) for line in open(rej, encoding="utf-8")]
     assert len(rows) == 5 + 5 + 1 and len(rejected) == 1 + 1  # one repeated API video, one bad line
-    assert "13 read, 11 labelled, 2 rejected: reasons 1 duplicate post_id, 1 malformed JSON" in res.output
+    # duplicates are not "rejected": they are counted apart, in plain words
+    assert ("11 labelled; 1 duplicate post skipped (first kept); 1 rejected (1 malformed JSON; see rej.jsonl)"
+            " — of 13 records read") in res.output
     row = rows[0]
     for field in ("post_id", "actor", "labels", "scores", "caption", "caption_clean", "transcript_clean",
                   "on_screen_text_clean", "language", "source_file", "source_line"):
@@ -99,7 +101,8 @@ def test_train_rejects_an_unknown_japanese_tokenizer_naming_the_config(tmp_path,
     cfg.write_text('seed = 1\n[classifier]\njapanese_tokenizer = "mecab"\n', encoding="utf-8")
     res = run("train", small_corpus, "-o", tmp_path / "m", "--config", cfg)
     assert res.exit_code == 1
-    assert f"{cfg}: japanese_tokenizer must be one of 'sudachi', 'multilingual'; got 'mecab'." in res.output
+    assert (f"{cfg}: invalid japanese_tokenizer (got 'mecab'); valid: 'sudachi', 'multilingual'. "
+            "Fix [classifier] japanese_tokenizer.") in res.output
     assert not (tmp_path / "m").exists()
 
 

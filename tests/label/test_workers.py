@@ -163,10 +163,10 @@ def test_workers_2_same_bytes_rejects_and_summary_as_1(tmp_path, mixed_inputs, s
         assert res.exit_code == 0, res.output
         outputs[workers] = (out.read_bytes(), rej.read_bytes(), res.output.splitlines()[0])
     one, two = outputs[1], outputs[2]
-    assert one[0] == two[0] and one[1] == two[1] and one[2] == two[2]
+    assert one[0] == two[0] and one[1] == two[1] and one[2].replace("rej1", "rej") == two[2].replace("rej2", "rej")
     rows = [json.loads(line) for line in one[0].splitlines()]
     assert len(rows) >= 20 and all("explanations" in r for r in rows)  # several chunks of 3 went through
-    assert "rejected: reasons" in one[2] and "malformed JSON" in one[2]
+    assert "rejected (" in one[2] and "malformed JSON" in one[2] and "see rej1.jsonl" in one[2]
 
 
 @pytest.mark.slow
@@ -188,7 +188,8 @@ def _worker_state() -> tuple[bool, bool, bool]:
     from pipeline.features import preprocess as features
 
     return ("pipeline.label.preload" in sys.modules, "sklearn" in sys.modules,
-            language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
+            language._identifiers.get(language.RULE.languages) is not None
+            and features.sudachi_tokenizer.cache_info().currsize == 1)
 
 
 @pytest.mark.slow
@@ -211,7 +212,7 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
     import pipeline.clean.language
     import pipeline.label.preload as preload
 
-    def broken():
+    def broken(*languages):
         raise OSError("model file unreadable")
 
     monkeypatch.setattr(pipeline.clean.language, "_model", broken)
@@ -245,7 +246,7 @@ def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", small_model)
     assert res.exit_code == 0, res.output
     assert seen == {"workers": None}
-    assert res.output.startswith("6 read, 6 labelled") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
+    assert res.output.startswith("6 labelled — of 6 records read") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
 
 
 @pytest.mark.parametrize(("chunk_size", "pool_workers"), [(10_000, None), (3, 2)])
@@ -260,9 +261,9 @@ def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, m
     pools = []
     real = pipeline.label.workers.label_parallel
 
-    def spy(chunks, model_dir, workers, explain, top_k):
+    def spy(chunks, model_dir, workers, explain, top_k, *thresholds):
         pools.append(workers)
-        return real(chunks, model_dir, workers, explain, top_k)
+        return real(chunks, model_dir, workers, explain, top_k, *thresholds)
 
     monkeypatch.setattr(pipeline.label.workers, "default_workers", lambda: 2)
     monkeypatch.setattr(pipeline.label.workers, "label_parallel", spy)

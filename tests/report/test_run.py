@@ -275,3 +275,34 @@ def test_report_cli_registry_errors_exit_1_with_one_line(tmp_path, registry_text
     res = CliRunner().invoke(app, ["report", str(labelled), "-o", str(tmp_path / "r"), "--actors", str(registry)])
     assert res.exit_code == 1 and message in res.output
     assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_registry_reports_all_problems_at_once_and_reads_csv(tmp_path):
+    """Issue 19: every bad entry in one message; a CSV registry (handle,name,type,country) works the same."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[actors."a"]\ntype = "goverment"\n[actors."b"]\ncountry = "Japan"\n[actors."c"]\ntype = "media"\n',
+                   encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"2 problems.*'a' has unknown type 'goverment'.*'b' has country 'Japan'"):
+        load_registry(bad)
+    good = tmp_path / "mine.csv"
+    good.write_text("handle,name,type,country,notes\n@MOFA_Japan,Ministry of Foreign Affairs of Japan,foreign ministry,jp,\n"
+                    "bbcnews,BBC News,Media,GB,\n", encoding="utf-8")
+    reg = load_registry(good)
+    assert reg["mofa_japan"] == {"name": "Ministry of Foreign Affairs of Japan", "type": "foreign ministry", "country": "JP"}
+    assert reg["bbcnews"]["type"] == "media"
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("handle,name,type,country\nx,X,spy,JP\n,Nameless,media,GB\ny,Y,media,Japan\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"3 problems.*line 2: actor 'x' has unknown type 'spy'.*line 3: an actor "
+                                             r"entry has an empty handle.*line 4: actor 'y' has country 'Japan'"):
+        load_registry(bad_csv)
+
+
+def test_actor_template_prefills_display_names_from_the_data():
+    from pipeline.report.registry import actor_template
+
+    text = actor_template([("user_1", 3), ("nhk_news", 2)], names={"nhk_news": 'NHK "News"'})
+    assert 'name = "NHK \\"News\\""' in text and '[actors."user_1"]\n# ' not in text
+    assert text.count('name = ""') == 1
+    import tomllib
+
+    assert tomllib.loads(text)["actors"]["nhk_news"]["name"] == 'NHK "News"'
