@@ -142,5 +142,5 @@ def test_stdin_dev_stdin_and_process_substitution_are_read(tmp_path):
                              f"{cli} label /dev/stdin -o o1.jsonl --workers 1 < in.jsonl",
                              f"{cli} label <(zcat in.jsonl.gz) -o o2.jsonl --workers 1"]):
         res = subprocess.run(["bash", "-c", how], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-        assert res.returncode == 0 and "30 read, 30 labelled" in res.stderr, (how, res.stderr)
+        assert res.returncode == 0 and "30 labelled — of 30 records read" in res.stderr, (how, res.stderr)
         assert sum(1 for _ in open(tmp_path / f"o{i}.jsonl", encoding="utf-8")) == 30
