@@ -7,7 +7,10 @@ do); 2 usage error.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -70,13 +73,41 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs: temporary files are removed and
+    worker processes stopped."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a command: one line saying nothing was written, exit 130 / 143.
+
+    Outputs are only renamed into place at the end of a run, so an interrupted run has
+    written nothing under the final names (the ``finally`` blocks removed the temporary files
+    and stopped worker processes before this runs).
+    """
+    try:
+        yield
+    except Terminated:
+        typer.echo("interrupted (SIGTERM): nothing written; any previous output is unchanged", err=True)
+        raise typer.Exit(143) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing written; any previous output is unchanged", err=True)
+        raise typer.Exit(130) from None
+
+
 @app.command()
 def label(
     inputs: Annotated[list[Path], typer.Argument(help="Export files: Research API JSON/JSONL, Zeeschuimer NDJSON, "
                                                       "yt-dlp info JSON, CSV/JSONL/Parquet (optionally .gz).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet.")],
     model: ModelOpt = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT-stem.rejects.jsonl).")] = None,
+    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT with its "
+                                                         "extension replaced by .rejects.jsonl).")] = None,
     transcripts: TranscriptsOpt = None,
     format: FormatOpt = None,
     column: ColumnOpt = None,
@@ -94,8 +125,23 @@ def label(
         "--threshold", help="Replace a label's tuned decision threshold with one you validated: LABEL=VALUE "
                             "(repeatable); recorded in the log and the output's provenance.")] = None,
     quiet: QuietOpt = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip input files that cannot be read at all "
+                                             "(listed at the end) instead of stopping before writing anything.")] = False,
+    allow_no_text: Annotated[bool, typer.Option("--allow-no-text", help="Label even when no column was mapped to a "
+                                                "text field for most posts (from flags only).")] = False,
+    date_format: Annotated[Optional[list[str]], typer.Option("--date-format", help="strptime pattern for dates that "
+                                                             "are not ISO 8601, e.g. '%d/%m/%Y %H:%M' (repeatable).")] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
+    with _interrupts():
+        _label(inputs, output, model, rejects, transcripts, format, column, chunk_size, explain, explain_top, workers,
+               threshold, quiet, keep_going, allow_no_text, date_format)
+
+
+def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path | None, transcripts: Path | None,
+           format: str | None, column: list[str] | None, chunk_size: int, explain: bool, explain_top: int,
+           workers: int | None, threshold: list[str] | None, quiet: bool, keep_going: bool, allow_no_text: bool,
+           date_format: list[str] | None) -> None:
     from pipeline.errors import PipelineError
     from pipeline.ingest import FORMATS
     from pipeline.label.run import label_files
@@ -110,13 +156,16 @@ def label(
 
         run = label_files(inputs, output, model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format,
                           columns=cols, chunk_size=chunk_size, explain=explain, top_k=explain_top, workers=workers,
-                          thresholds=parse_thresholds(threshold))
+                          thresholds=parse_thresholds(threshold), keep_going=keep_going,
+                          allow_no_text=allow_no_text, date_formats=date_format)
     except PipelineError as exc:
         _fail(exc)
         return
     _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
     if run.stats.transcript_summary():
         _note(quiet, run.stats.transcript_summary())
+    for line in _ingest_notes(run.stats):
+        typer.echo(line, err=True)
     if run.stats.without_text:
         _note(quiet, f"note: {run.stats.without_text} posts had no caption, transcript or on-screen text "
                      "(labelled from their flags only)")
@@ -124,6 +173,29 @@ def label(
         _note(quiet, "decision thresholds used: " + ", ".join(f"{k}={v:g}" for k, v in (run.thresholds or {}).items()))
     _note(quiet, f"labelled posts: {run.output}")
     _note(quiet, f"rejects: {run.rejects}")
+
+
+def _ingest_notes(stats: object) -> list[str]:
+    """The warnings of a labelling run: values left empty, replaced characters, skipped files."""
+    out = []
+    what = {"date": ("dates could not be read and were left empty",
+                     "pass --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"),
+            "count": ("counts (views, likes, shares, comments) were not whole numbers from 0 to 2^63-1 and were "
+                      "left empty", "check those columns")}
+    for kind, n in stats.unusable.most_common():  # type: ignore[attr-defined]
+        text, todo = what.get(kind, (f"{kind} values were unusable", "check them"))
+        examples = ", ".join(repr(e) for e in stats.examples.get(kind, []))  # type: ignore[attr-defined]
+        out.append(f"warning: {n} {text} (e.g. {examples}); {todo}")
+    if stats.surrogates_replaced:  # type: ignore[attr-defined]
+        out.append(f"note: {stats.surrogates_replaced} broken characters (lone UTF-16 surrogates) "  # type: ignore[attr-defined]
+                   "were replaced with U+FFFD")
+    for msg in stats.skipped_files:  # type: ignore[attr-defined]
+        out.append(f"warning: skipped input (--keep-going): {msg}")
+    unreadable = stats.transcripts_unreadable  # type: ignore[attr-defined]
+    if unreadable:
+        out.append(f"warning: {len(unreadable)} transcript files could not be read (their posts were labelled "
+                   f"without them), e.g. {unreadable[0]}")
+    return out
 
 
 @app.command()
@@ -260,8 +332,9 @@ def report(
         bad = [f for f in formats if f not in FORMATS]
         if bad:
             raise typer.BadParameter(f"{bad[0]!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
-        run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors,
-                         formats=formats, bom=bom, examples=examples, pseudonymise=pseudonymise)
+        with _interrupts():
+            run = run_report(labelled, output, actors, top_hashtags=top_hashtags, chart_actors=chart_actors,
+                             formats=formats, bom=bom, examples=examples, pseudonymise=pseudonymise)
     except PipelineError as exc:
         _fail(exc)
         return
@@ -290,10 +363,16 @@ _register_subcommands()
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit (ulimit -f) becomes a write error, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         app()
+    except Terminated:
+        typer.echo("interrupted (SIGTERM): nothing written; any previous output is unchanged", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo("interrupted: nothing written; any previous output is unchanged", err=True)
         sys.exit(130)
 
 

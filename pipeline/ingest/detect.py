@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import json
+
 import orjson
 
 from pipeline.ingest.records import web_items
@@ -12,6 +14,19 @@ from pipeline.ingest.records import web_items
 from pipeline.errors import InputFileError
 from pipeline.ingest.known import PERSONAL_EXPORT, describe_json
 from pipeline.io.sources import decode_head, read_head
+
+
+def loads_lenient(text: str | bytes) -> Any:
+    """orjson, or the standard library for what JSON allows and orjson refuses (escaped lone
+    surrogates such as ``"\\ud800"``, numbers beyond 64 bits, ``NaN``); raises ``orjson.JSONDecodeError``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError, TypeError):
+            pass
+        raise
 
 
 def json_kind(obj: Any) -> str | None:
@@ -65,7 +80,7 @@ def detect_format(path: Path) -> str:
     if text.startswith(("{", "[")):
         first_line = text.split("\n", 1)[0].strip()
         try:
-            return _kind_or_generic(orjson.loads(first_line), line=True, path=path)
+            return _kind_or_generic(loads_lenient(first_line), line=True, path=path)
         except orjson.JSONDecodeError:
             pass
         if text.startswith("["):
@@ -74,7 +89,7 @@ def detect_format(path: Path) -> str:
         lines = [ln for ln in text.split("\n")[1:6] if ln.strip()]
         for ln in lines:
             try:
-                return _kind_or_generic(orjson.loads(ln), line=True, path=path)
+                return _kind_or_generic(loads_lenient(ln), line=True, path=path)
             except orjson.JSONDecodeError:
                 continue
         return "json"
@@ -114,7 +129,7 @@ def is_json_lines(path: Path) -> bool:
     if "\n" not in head and len(head) >= 65536:
         return False
     try:
-        orjson.loads(first)
+        loads_lenient(first)
     except orjson.JSONDecodeError:
         return False
     return "\n" in head.strip()

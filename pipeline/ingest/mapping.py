@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +16,7 @@ from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.known import describe_header
-from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
+from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, TEXT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class ColumnMapping:
         return bool(self.required) and all(c in header for c in self.required)
 
     @cached_property
+    def has_text(self) -> bool:
+        """True when some column is mapped to a text field (caption, transcript, on-screen text)."""
+        return any(f in self.columns for f in TEXT_FIELDS)
+
+    @cached_property
     def plan(self) -> tuple[tuple[str, str | None, tuple[str, ...], Callable[[Any], Any], bool], ...]:
         """Per canonical field: its source column (``None`` when there are several), its source
         columns, its converter and whether it must be text.
@@ -43,7 +48,8 @@ class ColumnMapping:
                      for field, sources in self.columns.items())
 
 
-def load_presets() -> list[ColumnMapping]:
+@lru_cache(maxsize=1)
+def load_presets() -> tuple[ColumnMapping, ...]:
     """Column mappings for known CSV layouts, from ``configs/formats/*.toml``."""
     presets = []
     for path in sorted((CONFIG_DIR / "formats").glob("*.toml")):
@@ -53,7 +59,7 @@ def load_presets() -> list[ColumnMapping]:
         # a flag is true when the column equals a value, or (no "equals") when the column is truthy
         flags = {k: (v["column"], v.get("equals")) for k, v in cfg.get("flags", {}).items()}
         presets.append(ColumnMapping(path.stem, cols, flags, tuple(cfg.get("required", ()))))
-    return presets
+    return tuple(presets)  # cached: JSONL is mapped per distinct key set, not once per file
 
 
 def canonical_mapping(header: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
@@ -162,7 +168,11 @@ def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]
             rec[field] = "unknown"
     if rec.get("post_id") is not None:
         pid = rec["post_id"]
-        rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() else str(pid).strip()
+        # a float id is exact only up to 2**53; larger ones stay in float form and are rejected
+        rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() and abs(pid) <= 2**53 \
+            else str(pid).strip()
+    if not mapping.has_text:
+        R.note("no_text_column", ", ".join(str(k) for k in list(row)[:30]))
     for k in ("source_file", "source_line"):  # provenance is ours to set
         rec.pop(k, None) if mapping.name != "canonical" else None
     return rec

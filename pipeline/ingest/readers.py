@@ -6,13 +6,10 @@ so that each input record ends up either in the output or in the rejects file.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,52 +17,22 @@ import orjson
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
-from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
+from pipeline.ingest.csv_reader import read_csv
+from pipeline.ingest.items import MAX_TEXT, Item, Reject, finish as _finish, why as _why  # noqa: F401 (re-exported)
+from pipeline.ingest.detect import detect_format, is_json_lines, json_kind, loads_lenient
 from pipeline.ingest.known import describe_json
-from pipeline.ingest.mapping import ColumnMapping, apply_mapping, apply_overrides, check_overrides, choose_mapping
-from pipeline.io.sources import has_undecodable, open_text, read_all_text_bytes, read_head
+from pipeline.ingest.mapping import (ColumnMapping, apply_mapping, apply_overrides, canonical_mapping, check_overrides,
+                                     choose_mapping)
+from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_later_lines, has_undecodable,
+                                 open_text, read_all_text_bytes, read_head)
 
 log = logging.getLogger(__name__)
-csv.field_size_limit(sys.maxsize)
 
 FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector", "csv", "jsonl", "json",
            "parquet")
 #: Formats read item by item with a fixed mapper (``--column`` adds to it, by key or dotted path).
 ITEM_FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector")
-#: Longest text field kept; longer ones are cut (TikTok captions are ≤ 4,000 characters).
-MAX_TEXT = 200_000
-
-
-@dataclass(frozen=True)
-class Reject:
-    """An input record that could not be used, and why."""
-
-    source_file: str
-    source_line: int
-    reason: str
-    post_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"source_file": self.source_file, "source_line": self.source_line,
-                "reason": self.reason, "post_id": self.post_id}
-
-
-Item = dict[str, Any] | Reject
-
-
 # --- readers --------------------------------------------------------------------------------
-
-def _finish(rec: dict[str, Any], source: str, line: int, fmt: str) -> dict[str, Any]:
-    """Set provenance (``source`` is the file's path as text, made once per file) and cut overlong texts."""
-    rec["source_file"] = source
-    rec["source_line"] = line
-    rec["format"] = fmt
-    for field in ("caption", "transcript", "on_screen_text"):
-        value = rec.get(field)
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            rec[field] = value[:MAX_TEXT]
-    return rec
-
 
 _ITEM_MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "research_api": R.from_research_api,
@@ -111,13 +78,47 @@ def _loads_line(line: str) -> Any:
             raise ValueError("nested too deeply") from exc
 
 
+class _Mappings:
+    """Column mapping per record key set (JSONL and JSON lists need not share keys across records).
+
+    The first record's mapping errors (no id column, a ``--column`` source missing) are
+    whole-file errors; for a later record they leave its field empty, and validation rejects it
+    when that field is the post id.
+    """
+
+    def __init__(self, overrides: dict[str, str] | None, path: Path) -> None:
+        self.overrides, self.path = overrides, path
+        self.cache: dict[tuple[str, ...], ColumnMapping] = {}
+
+    def __call__(self, obj: dict[str, Any]) -> ColumnMapping:
+        keys = tuple(obj)
+        mapping = self.cache.get(keys)
+        if mapping is None:
+            try:
+                mapping = choose_mapping(list(keys), self.overrides, self.path)
+            except InputFileError:
+                if not self.cache:
+                    raise
+                mapping = canonical_mapping(list(keys), self.overrides)
+            if len(self.cache) < 10_000:  # bounded: files with ever-changing keys re-map per line
+                self.cache[keys] = mapping
+        return mapping
+
+
 def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
-    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
-    mapping: ColumnMapping | None = None
+    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line.
+
+    Generic JSONL is mapped record by record (each line's own keys); a line longer than
+    :data:`pipeline.io.sources.MAX_LINE_CHARS` is rejected without being read whole.
+    """
+    mappings = _Mappings(overrides, path)
     source = str(path)
     first = True
     with open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
+        for lineno, line in enumerate(bounded_lines(fh), start=1):
+            if line is OVERLONG:
+                yield Reject(source, lineno, f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
+                continue
             # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
             # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
             # and raw NUL characters), so ``_loads_line`` would return this same value.
@@ -141,14 +142,17 @@ def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -
                 first = False
                 _refuse_known(path, obj)
                 if kind == "jsonl":
-                    mapping = choose_mapping(list(obj), overrides, path)
+                    mappings(obj)  # the first record's mapping problems are whole-file errors
                 elif overrides:
                     check_overrides(path, obj, overrides, kind)
             for item in _items_of(obj, kind):
                 try:
-                    rec = _map_object(item, kind, mapping, overrides)
-                except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                    yield Reject(source, lineno, f"unusable record: {exc}")
+                    rec = _map_object(item, kind, mappings(item) if kind == "jsonl" and isinstance(item, dict) else None,
+                                      overrides)
+                except InputFileError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                    yield Reject(source, lineno, f"unusable record: {_why(exc)}")
                     continue
                 yield _finish(rec, source, lineno, kind)
 
@@ -187,9 +191,15 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
 
     ``source_line`` is the 1-based position of the record in the file.
     """
+    head = read_head(path)
+    # A first line longer than the head may be JSON Lines with one huge line: check (in pieces)
+    # before reading a document whole.
+    if b"\n" not in head and len(head) >= HEAD_BYTES and has_later_lines(path):
+        yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
+        return
     raw = read_all_text_bytes(path).replace(b"\x00", b"")
     try:
-        doc = orjson.loads(raw)
+        doc = loads_lenient(raw)
     except orjson.JSONDecodeError as exc:
         stream = _json_stream(raw)
         if stream is not None:  # concatenated (pretty-printed) JSON values: one list
@@ -202,6 +212,8 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
     _refuse_known(path, doc)
     kind = json_kind(doc) or "json"
+    if kind == "api_error" and isinstance(doc, list):  # a list of pages whose first is an error page
+        kind = "research_api"
     if kind == "api_error":
         err = doc.get("error") or {}
         raise InputFileError(path, f"TikTok API error response: {err.get('code')}: {err.get('message')}",
@@ -225,25 +237,29 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
-            yield _finish(_map_object(v, kind, None, overrides), source, index, kind)
+            try:
+                rec = _map_object(v, kind, None, overrides)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, index, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, index, kind)
         return
     if kind == "tiktok_web":
         items: list[Any] = R.web_items(doc)
     else:
         items = doc if isinstance(doc, list) else [doc]
-    mapping = None
     if kind in _ITEM_MAPPERS and overrides:
         check_overrides(path, next((x for x in items if isinstance(x, dict)), {}), overrides, kind)
-    if kind == "json":
-        first = next((x for x in items if isinstance(x, dict)), None)
-        if first is None:
-            raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
-        mapping = choose_mapping(list(first), overrides, path)
+    mappings = _Mappings(overrides, path)
+    if kind == "json" and not any(isinstance(x, dict) for x in items):
+        raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
     for index, obj in enumerate(items, start=1):
         try:
-            rec = _map_object(obj, kind, mapping, overrides)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            yield Reject(str(path), index, f"unusable record: {exc}")
+            rec = _map_object(obj, kind, mappings(obj) if kind == "json" and isinstance(obj, dict) else None, overrides)
+        except InputFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+            yield Reject(str(path), index, f"unusable record: {_why(exc)}")
             continue
         yield _finish(rec, source, index, kind)
 
@@ -291,49 +307,6 @@ def _json_stream(raw: bytes) -> list[Any] | None:
     return values if len(values) > 1 else None
 
 
-def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
-    """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
-    with open_text(path) as fh:
-        first = fh.readline()  # no seek back: zstd streams cannot
-        if delimiter is None:
-            delimiter = max((",", ";", "\t", "|"), key=first.count)
-        reader = csv.reader(chain([first], fh), delimiter=delimiter, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InputFileError(path, "file is empty", "Export the data again.") from None
-        except csv.Error as exc:
-            raise InputFileError(path, f"unreadable CSV header ({exc})", "Check the file is a CSV export.") from exc
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        if len(header) < 2:
-            raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
-                                 "Pass a CSV with a header row, or force the format with --format.")
-        mapping = choose_mapping(header, overrides, path)
-        fmt, source = f"csv:{mapping.name}", str(path)
-        start = reader.line_num + 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                yield Reject(str(path), start, f"unreadable CSV row ({exc}); check for an unbalanced quote")
-                start = reader.line_num + 1
-                continue
-            line, start = start, reader.line_num + 1
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                yield Reject(str(path), line, f"row has {len(row)} fields, the header has {len(header)} "
-                                              "(a stray delimiter or an unbalanced quote)")
-                continue
-            if any(has_undecodable(c) for c in row):
-                yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                continue
-            rec = apply_mapping(dict(zip(header, row)), mapping)
-            yield _finish(rec, source, line, fmt)
-
-
 def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000) -> Iterator[Item]:
     """Parquet, read in record batches so memory stays bounded."""
     import pyarrow.parquet as pq
@@ -348,7 +321,12 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
     for batch in pf.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             index += 1
-            yield _finish(apply_mapping(row, mapping), source, index, fmt)
+            try:
+                rec = apply_mapping(row, mapping)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, index, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, index, fmt)
 
 
 def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | None = None) -> Iterator[Item]:

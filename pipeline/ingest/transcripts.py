@@ -100,7 +100,7 @@ def parse_transcript_file(path: Path) -> str:
             return parse_creator_caption(text)
         if path.suffix.lower() == ".srt" or _TIMING_RE.search(text[:500]):
             return parse_srt(text)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
         raise InputFileError(path, f"unreadable transcript: {exc}", "Fix or remove the file.") from exc
     return " ".join(text.split())
 
@@ -145,6 +145,8 @@ class TranscriptAttacher:
     def __init__(self, directory: Path) -> None:
         self.index = index_transcripts(Path(directory))
         self.attached = 0
+        #: Messages for transcript files that could not be read (their posts keep their own text).
+        self.unreadable: list[str] = []
         self.matched: set[str] = set()
 
     @property
@@ -163,10 +165,15 @@ class TranscriptAttacher:
         if not files:
             return rec
         self.matched.add(pid)
-        best = files[0]
-        text = parse_transcript_file(best.path)
-        if text:
-            rec["transcript"] = text
-            rec["transcript_source"] = best.source
-            self.attached += 1
+        for best in files:  # the preferred readable file; an unreadable one is noted, never fatal
+            try:
+                text = parse_transcript_file(best.path)
+            except InputFileError as exc:
+                self.unreadable.append(str(exc))
+                continue
+            if text:
+                rec["transcript"] = text
+                rec["transcript_source"] = best.source
+                self.attached += 1
+            break
         return rec

@@ -6,8 +6,14 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import re
+import shutil
+import sys
+import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +28,87 @@ ZIP_MAGIC = b"PK\x03\x04"
 DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zlib.error, lzma.LZMAError)
 PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 65536
+
+
+#: Longest line (in characters) a JSONL or CSV reader takes; a longer line is rejected while
+#: streaming, without being held in memory. The longest real TikTok record seen is ~60,000.
+MAX_LINE_CHARS = 8_000_000
+#: Largest whole-file JSON document read into memory (after decompression); convert bigger
+#: exports to JSON Lines, which are streamed.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+#: Marker :func:`bounded_lines` yields in place of a line longer than :data:`MAX_LINE_CHARS`.
+OVERLONG = None
+
+
+def bounded_lines(fh: io.TextIOBase, limit: int = MAX_LINE_CHARS) -> Iterator[str | None]:
+    """The lines of ``fh``; a line longer than ``limit`` is skipped in pieces and yields :data:`OVERLONG`."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            while True:  # skip the rest of this line without keeping it
+                rest = fh.readline(1 << 20)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            yield OVERLONG
+            continue
+        yield line
+
+
+def is_stream(path: Path) -> bool:
+    """True for ``-`` (standard input) and anything that is not a regular file (pipes, ``<(…)``, devices)."""
+    if str(path) == "-":
+        return True
+    try:
+        return Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir()
+    except OSError:
+        return False
+
+
+@contextmanager
+def readable(path: Path) -> Iterator[Path]:
+    """``path`` itself, or for standard input and pipes a temporary copy (deleted afterwards).
+
+    Readers open a file several times (detection, then reading); a stream can be read only
+    once, so it is copied to a temporary file first, in pieces.
+    """
+    if not is_stream(path):
+        yield Path(path)
+        return
+    fd, tmp = tempfile.mkstemp(prefix="tiktok-diplomacy-stdin-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                src = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
+            except OSError as exc:
+                raise InputFileError(path, f"cannot open ({exc.strerror})", "Check the path.") from exc
+            shutil.copyfileobj(src, out, 1 << 20)
+            if src is not sys.stdin.buffer:
+                src.close()
+        yield Path(tmp)
+    finally:
+        os.unlink(tmp)
+
+
+class TooLargeError(InputFileError):
+    """A whole-file JSON document beyond :data:`MAX_DOCUMENT_BYTES`."""
+
+
+def has_later_lines(path: Path) -> bool:
+    """True when the first non-blank line after the first starts with ``{`` (JSON Lines); read in pieces."""
+    with open_binary(path) as fh:
+        try:
+            piece = fh.readline(1 << 20)
+            while piece and not piece.endswith(b"\n"):  # the rest of the first line, never held whole
+                piece = fh.readline(1 << 20)
+            while piece := fh.readline(1 << 20):
+                text = piece.lstrip(b" \t\r\n")
+                if text:
+                    return text[:1] == b"{"
+        except DECOMPRESS_ERRORS:
+            return False
+    return False
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -154,17 +241,22 @@ def has_undecodable(text: str) -> bool:
     return not text.isascii() and _UNDECODABLE_RE.search(text) is not None
 
 
-def read_all_text_bytes(path: Path) -> bytes:
+def read_all_text_bytes(path: Path, limit: int | None = None) -> bytes:
     """The whole (decompressed) file as UTF-8 bytes: UTF-16 with a byte-order mark is converted."""
-    raw = read_all_bytes(path)
+    raw = read_all_bytes(path) if limit is None else read_all_bytes(path, limit)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16", errors="replace").encode("utf-8")
     return raw
 
 
-def read_all_bytes(path: Path) -> bytes:
+def read_all_bytes(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """The whole (decompressed) file; refuses one larger than ``limit`` without reading it all."""
     with open_binary(path) as fh:
         try:
-            return fh.read()
+            data = fh.read(limit + 1)
         except DECOMPRESS_ERRORS as exc:
             raise InputFileError(path, f"truncated or corrupt {_compression(path)} ({exc})", "Re-download or re-compress the file.") from exc
+    if len(data) > limit:
+        raise TooLargeError(path, f"a single JSON document larger than {limit // 2**20} MiB",
+                            "Convert it to JSON Lines (one post per line), which is read in pieces.")
+    return data

@@ -78,9 +78,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_csv(df: pd.DataFrame, path: Path, *, bom: bool = False) -> None:
-    """CSV with spreadsheet formulas neutralised in every text cell; UTF-8, with a BOM if asked."""
+    """CSV with spreadsheet formulas neutralised in every text cell; UTF-8, with a BOM if asked.
+
+    CRLF line ends make the csv module quote every cell holding a CR or LF (with "\n" alone a
+    bare CR went unquoted and a spreadsheet started a new row there).
+    """
     with atomic_path(path) as tmp:
-        df.map(safe_cell).to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8")
+        df.map(safe_cell).to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\r\n")
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.io.atomic import staged_dir
 from pipeline.io.progress import bar as progress_bar
 from pipeline.io.sources import bytes_read
 from pipeline.io.writers import read_records
@@ -176,28 +177,31 @@ def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registr
     thresholds = (prov or {}).get("thresholds") or None
     pseudo = Pseudonymiser(public_accounts() | set(registry)) if pseudonymise else None
     try:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        workbook = Workbook(Path(out_dir) / XLSX_NAME) if "xlsx" in formats else None
-        posts = PostsWriter(Path(out_dir), names, formats, bom=bom, workbook=workbook)
-        ok = False
-        try:
-            tables, notes = aggregate_records(
-                _with_progress(labelled), registry, top_hashtags=top_hashtags, priors=priors(prov),
-                thresholds=thresholds, n_boot=n_boot, pseudonymiser=pseudo, on_chunk=posts,
-                examples=ExampleCollector(names, thresholds, examples, pseudo) if examples else None)
-            ok = True
-        finally:
-            written_posts = posts.close(ok)
-        if prov is None:
-            notes.append("no provenance found for this labelled file (no .meta.json next to it): model, accuracy "
-                         "and definitions are not shown and the adjusted estimate is left out")
-        if posts.xlsx_dropped:
-            notes.append(f"{posts.xlsx_dropped} posts did not fit Excel's row limit in report.xlsx; "
-                         "posts.csv/.parquet have all of them")
-        run = write_report(tables, out_dir, source=labelled.name, notes=notes, chart_actors=chart_actors,
-                           provenance=prov, formats=formats, bom=bom, examples=examples,
-                           pseudonymised=pseudonymise, posts=posts, workbook=workbook)
-        run.written.update(written_posts)
+        # written in a temporary folder and moved into out_dir only when complete
+        with staged_dir(Path(out_dir), protect=[labelled]) as stage:
+            workbook = Workbook(stage / XLSX_NAME) if "xlsx" in formats else None
+            posts = PostsWriter(stage, names, formats, bom=bom, workbook=workbook)
+            ok = False
+            try:
+                tables, notes = aggregate_records(
+                    _with_progress(labelled), registry, top_hashtags=top_hashtags, priors=priors(prov),
+                    thresholds=thresholds, n_boot=n_boot, pseudonymiser=pseudo, on_chunk=posts,
+                    examples=ExampleCollector(names, thresholds, examples, pseudo) if examples else None)
+                ok = True
+            finally:
+                written_posts = posts.close(ok)
+            if prov is None:
+                notes.append("no provenance found for this labelled file (no .meta.json next to it): model, "
+                             "accuracy and definitions are not shown and the adjusted estimate is left out")
+            if posts.xlsx_dropped:
+                notes.append(f"{posts.xlsx_dropped} posts did not fit Excel's row limit in report.xlsx; "
+                             "posts.csv/.parquet have all of them")
+            run = write_report(tables, stage, source=labelled.name, notes=notes, chart_actors=chart_actors,
+                               provenance=prov, formats=formats, bom=bom, examples=examples,
+                               pseudonymised=pseudonymise, posts=posts, workbook=workbook)
+            run.written.update(written_posts)
+        run.out_dir = Path(out_dir)
+        run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
         return run
     except OSError as exc:
         raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "

@@ -16,6 +16,7 @@ from pipeline.errors import TrainingDataError
 from pipeline.evaluation.baselines import keyword_baseline
 from pipeline.evaluation.cv import cross_validate_config
 from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
+from pipeline.io.atomic import staged_dir
 from pipeline.io.progress import bar as progress_bar
 from pipeline.model.artefact import save_model
 from pipeline.model.card import write_model_card
@@ -69,8 +70,10 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         cv_result = {"mode": f"{cv}-fold cross-validation (seed {cfg['seed']})", **metric_summary(Y, pred, proba),
                      "bootstrap_ci": bootstrap_ci(Y, pred), "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
         meta["metrics"]["cross_validation"] = cv_result
-    full = save_model(clf, Path(out_dir), meta)
-    write_model_card(Path(out_dir), full, cv_result)
+    # the model files appear in out_dir only once all are written (an interrupt leaves none)
+    with staged_dir(Path(out_dir), protect=list(corpus_paths)) as stage:
+        full = save_model(clf, stage, meta)
+        write_model_card(stage, full, cv_result)
     log.info("trained on %d posts in %.1f s", len(records), seconds)
     return full
 

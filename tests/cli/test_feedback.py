@@ -56,7 +56,7 @@ def test_progress_bar_is_a_no_op_off_a_terminal_and_counts_bytes_on_one(data_dir
     label_files([path], tmp_path / "o.jsonl", progress=True, workers=1)
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     size_k = f"{path.stat().st_size / 1024:.1f}k"
-    assert last.startswith(f"labelling: 100%") and f"{size_k}/{size_k}" in last and "5 posts" in last
+    assert last.startswith("labelling: 100%") and f"{size_k}/{size_k}" in last and "5 posts" in last
 
 
 def test_label_threshold_option_is_used_and_reported(tmp_path, data_dir):

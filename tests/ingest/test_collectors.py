@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputFileError
-from pipeline.ingest import IngestStats, Reject, detect_format, iter_posts, read_file
+from pipeline.ingest import Reject, detect_format, read_file
 
 SKELETON = Path("/work/shared/data/tiktok_user_data_export_skeleton/user_data_tiktok.skeleton.json")
 

@@ -64,5 +64,5 @@ def test_transcripts_report_matches_and_unmatched_files(data_dir):
     unmatched = sum(1 for d in ("7003419305589181702", "7093849853536636165", "7239756706035535146")
                     for _ in (data_dir / "transcripts" / d).iterdir())
     assert stats.transcript_files_unmatched == unmatched
-    assert f"3 posts matched a subtitle file" in stats.transcript_summary()
+    assert "3 posts matched a subtitle file" in stats.transcript_summary()
     assert f"{unmatched} of {n_files} files matched no post" in stats.transcript_summary()

@@ -290,3 +290,34 @@ def test_server_starts_early_only_for_big_or_compressed_inputs(tmp_path):
 def test_worker_and_top_k_must_be_positive(tmp_path, data_dir, option):
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--explain", *option)
     assert res.exit_code == 2
+
+
+def test_a_post_that_cannot_be_labelled_is_rejected_and_the_others_labelled(tmp_path, monkeypatch):
+    import numpy as np
+
+    from pipeline.ingest import IngestStats
+    from pipeline.label import workers as pool
+    from pipeline.label.run import label_files
+
+    class Model:
+        classes_ = np.array(["trend_participation", "influencer_amplification", "crisis_messaging"])
+        thresholds_ = np.array([0.5, 0.5, 0.5])
+
+        def predict_proba(self, chunk):
+            if any(r.get("caption") == "boom" for r in chunk):
+                raise ValueError("feature extraction failed")
+            return np.full((len(chunk), 3), 0.25)
+
+    import pipeline.model.artefact as artefact
+
+    monkeypatch.setattr(artefact, "load_model", lambda model_dir=None: (Model(), {}))
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"post_id": "1", "caption": "fine"}\n{"post_id": "2", "caption": "boom"}\n'
+                   '{"post_id": "3", "caption": "also fine"}\n', encoding="utf-8")
+    run = label_files([src], tmp_path / "o.jsonl", workers=1)
+    assert isinstance(run.stats, IngestStats) and run.labelled == 2
+    assert run.stats.read == run.labelled + run.stats.rejected
+    rejects = [json.loads(x) for x in open(tmp_path / "o.rejects.jsonl", encoding="utf-8")]
+    assert [(r["post_id"], r["source_line"]) for r in rejects] == [("2", 2)] and "cannot label" in rejects[0]["reason"]
+    assert [r["post_id"] for c in read_records(tmp_path / "o.jsonl") for r in c] == ["1", "3"]
+    assert pool.LABEL_ERROR not in open(tmp_path / "o.jsonl", encoding="utf-8").read()
