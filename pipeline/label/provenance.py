@@ -96,8 +96,12 @@ def build_provenance(*, model_dir: Path, meta: Mapping[str, Any], inputs: Sequen
     files = []
     for path in inputs:
         path = Path(path)
-        files.append({"path": str(path), "name": path.name, "bytes": path.stat().st_size,
-                      "sha256": file_sha256(path), "rows": int(rows.get(str(path), 0))})
+        if path.is_file():
+            files.append({"path": str(path), "name": path.name, "bytes": path.stat().st_size,
+                          "sha256": file_sha256(path), "rows": int(rows.get(str(path), 0))})
+        else:  # standard input or a pipe: read once, nothing left to hash
+            files.append({"path": str(path), "name": path.name, "bytes": None, "sha256": None,
+                          "rows": int(rows.get(str(path), 0)), "note": "standard input or a pipe: not hashed"})
     return {"format": PROVENANCE_FORMAT, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "command": list(sys.argv if argv is None else argv), "output": Path(output).name,
             "posts_labelled": labelled, "records_rejected": rejected, "explanations": explain,
