@@ -7,7 +7,7 @@ DEMO_INPUTS := samples/demo/research_api_responses.json samples/demo/zeeschuimer
                samples/demo/jp_urasoeofficial_videos.json samples/demo/jp_komei_official_videos.json \
                samples/demo/eu24_aiforensics.csv samples/demo/romania_ccl.csv
 
-.PHONY: demo test install install-dev model clean
+.PHONY: demo test test-fast lint wheel-check print-demo-inputs install install-dev model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +27,38 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	@mkdir -p out/demo
 	$(BIN)/tiktok-diplomacy label $(DEMO_INPUTS) --transcripts samples/demo/transcripts \
-		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl
-	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report
+		-o out/demo/labelled.jsonl --rejects out/demo/rejects.jsonl --explain
+	$(BIN)/tiktok-diplomacy report out/demo/labelled.jsonl -o out/demo/report --examples 3 --pseudonymise \
+		--format csv --format parquet --format json --format xlsx --bom \
+		--events samples/demo/events.toml --window 30d
+	$(BIN)/tiktok-diplomacy coordination out/demo/labelled.jsonl -o out/demo/coordination --window 48h
 	@echo ""
 	@echo "Demo done. Labelled posts: out/demo/labelled.jsonl (rejects: out/demo/rejects.jsonl)"
-	@echo "Per-actor report: out/demo/report/"
+	@echo "Provenance of the labels: out/demo/labelled.jsonl.meta.json"
+	@echo "Per-actor report: out/demo/report/report.html (tables, report.xlsx and codebook.md beside it)"
+	@echo "Event windows and trend adoption: out/demo/report/analyses.html (the sample is too small for the"
+	@echo "  event windows to show a change: under 30 dated posts in each window; the page says so)"
+	@echo "Coordinated posting: out/demo/coordination/coordination.html"
 
+# Everything CI checks: the whole test suite, lint and types, and the wheel installed outside the repo.
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory wheel-check
+
+# For daily work: the tests not marked slow (no real-corpus training, CV, worker pools, subprocesses).
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check pipeline tests bench corpora/sampling
+	$(BIN)/ruff format --check pipeline
+	$(BIN)/mypy pipeline
+
+wheel-check: $(VENV)/.installed-dev
+	bash .ci/wheel_check
+
+print-demo-inputs:
+	@echo $(DEMO_INPUTS)
 
 # Retrain the shipped model from the corpus with the fixed seed in configs/train.toml.
 model: $(VENV)/.installed

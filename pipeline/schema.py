@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from pipeline.config import CONFIG_DIR
 
@@ -55,6 +55,48 @@ PREDICTION_FIELDS = ("labels", "scores")
 TEXT_FIELDS = ("caption", "transcript", "on_screen_text")
 
 
+class Post(TypedDict, total=False):
+    """A post record as it flows between stages (every field optional but ``post_id``).
+
+    Readers fill the raw fields, :mod:`pipeline.clean` adds the ``*_clean`` fields and
+    ``emoji``, language identification ``language``, the classifier ``labels`` and ``scores``
+    (and ``explanations`` on request). Plain dicts at run time: the type is for readers of the code
+    and for mypy.
+    """
+
+    post_id: str
+    actor: str | None
+    actor_name: str | None
+    created_at: str | None
+    caption: str | None
+    transcript: str | None
+    on_screen_text: str | None
+    hashtags: list[str]
+    mentions: list[str]
+    music: str | None
+    paid_partnership: bool | None
+    is_ad: bool | None
+    duet_from: str | None
+    stitch_from: str | None
+    views: int | None
+    likes: int | None
+    shares: int | None
+    comments: int | None
+    region: str | None
+    language: str | None
+    transcript_source: str | None
+    format: str | None
+    source_file: str
+    source_line: int
+    caption_clean: str
+    transcript_clean: str
+    on_screen_text_clean: str
+    emoji: list[str]
+    labels: list[str]
+    scores: dict[str, float]
+    explanations: dict[str, list[dict[str, Any]]]
+
+
 @lru_cache(maxsize=1)
 def labels() -> tuple[str, ...]:
     """The label names, in the order defined in ``configs/labels.toml``."""
@@ -69,6 +111,18 @@ def empty_post() -> dict[str, Any]:
     rec["hashtags"] = []
     rec["mentions"] = []
     return rec
+
+
+def fold_tag(tag: str) -> str:
+    """A hashtag or handle case-folded, so that spellings of one tag count as one.
+
+    ``str.lower`` turns the Turkish dotted capital ``İ`` into ``i`` plus a combining dot, so
+    ``#SONDAKİKA`` and ``#sondakika`` would be two tags; here both are ``sondakika``. Full Unicode
+    case folding (``ß`` → ``ss``) for the rest.
+    """
+    if tag.isascii():
+        return tag.lower()
+    return tag.replace("İ", "i").casefold().replace("i\u0307", "i")
 
 
 def validate_post(rec: dict[str, Any]) -> str | None:

@@ -108,3 +108,18 @@ def test_module_is_small_documented_and_logs_under_its_name(mod):
     for n in calls:
         if isinstance(n.func, ast.Attribute) and n.func.attr == "getLogger":
             assert [ast.unparse(a) for a in n.args] == ["__name__"], f"{path}:{n.lineno}: getLogger(__name__) only"
+
+
+def test_every_subpackage_is_in_the_wheel():
+    import tomllib
+
+    listed = set(tomllib.loads((PKG.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    subpackages = {".".join(p.parent.relative_to(PKG.parent).parts) for p in PKG.rglob("__init__.py")}
+    assert subpackages <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(subpackages - listed)}"
+
+
+def test_no_bare_assert_in_the_package():
+    """Asserts vanish under ``python -O`` and give no message a user can act on."""
+    for mod, path in MODULES.items():
+        found = [n.lineno for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Assert)]
+        assert not found, f"{path}:{found[0]}: raise an error from pipeline.errors instead of assert"

@@ -39,3 +39,9 @@ def test_unknown_label_suggests_closest():
 
 def test_labels_come_back_in_config_order():
     assert validate_labels(["crisis_messaging", "trend_participation"]) == ["trend_participation", "crisis_messaging"]
+
+
+def test_post_typeddict_covers_every_field_a_stage_writes():
+    from pipeline.schema import CLEAN_FIELDS, EXTRA_FIELDS, POST_FIELDS, PREDICTION_FIELDS, Post
+
+    assert set(POST_FIELDS) | set(EXTRA_FIELDS) | set(CLEAN_FIELDS) | set(PREDICTION_FIELDS) <= set(Post.__annotations__)

@@ -18,6 +18,8 @@ from typing import Any
 
 import emoji as _emoji
 
+from pipeline.schema import fold_tag
+
 # Zero-width and bidi controls; ZWJ (U+200D) is kept because emoji sequences need it.
 _INVISIBLE_CHARS = "\u200b\u200c\u200e\u200f\u2060\ufeff\u202a-\u202e\u2066-\u2069\u00ad"
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -172,7 +174,7 @@ def _hashtags_in(visible: str) -> list[str]:
 
 def _unique_lower(found: list[str]) -> list[str]:
     """Lower-cased, in order of first appearance."""
-    return list(dict.fromkeys(map(str.lower, found)))
+    return list(dict.fromkeys(map(fold_tag, found)))
 
 
 def _mentions_in(normalized: str) -> list[str]:
@@ -282,16 +284,17 @@ def _merged(given: Any, found: list[str]) -> list[Any]:
 
 
 def _clean_tags(tags: list[Any]) -> list[str]:
-    """Tags as text without invisible characters, lower-cased, empty ones dropped.
+    """Tags as text without invisible characters, case-folded (:func:`pipeline.schema.fold_tag`), each once, empty ones dropped.
 
     When the tags joined together are printable and already lower-case (the usual case), each
     tag is too, so ``remove_invisible`` and ``lower`` would return them unchanged.
     """
     texts = list(map(str, tags))
     joined = "".join(texts)
-    if joined.isprintable() and joined.lower() == joined:
-        return [s for s in texts if s.strip()]
-    return [remove_invisible(s).lower() for s in texts if s.strip()]
+    if joined.isprintable() and fold_tag(joined) == joined:  # folding works per character
+        return list(dict.fromkeys(s for s in texts if s.strip()))
+    # folding can make two spellings one (SONDAKİKA, sondakika): keep the first
+    return list(dict.fromkeys(fold_tag(remove_invisible(s)) for s in texts if s.strip()))
 
 
 def clean_record(rec: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.cli.options import FORMAT_CHOICES, ColumnOpt, FormatOpt, TranscriptsOpt, parse_columns
+
 corpus_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Build and grow annotated corpora with Label Studio, Prodigy, doccano or spreadsheets.")
 
@@ -19,9 +21,19 @@ ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directo
 IMPORT_FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+def _input_options(format: str | None, column: list[str] | None) -> dict[str, str] | None:
+    """Check ``--format``/``--input-format`` and parse ``--column`` exactly as ``label`` does."""
+    from pipeline.ingest import FORMATS
+
+    if format is not None and format not in FORMATS:
+        raise typer.BadParameter(f"{format!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    return parse_columns(column)
+
+
+def _fail(exc: Exception) -> None:
+    """One line on stderr; exit 1 (2 for a usage error), never a traceback for user input."""
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
 @corpus_app.command("import")
@@ -42,7 +54,7 @@ def import_cmd(
     try:
         result = import_annotations(inputs, output, fmt=format, annotator=annotator)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     typer.echo(summary(result), err=True)
     if result.partial:
@@ -56,16 +68,21 @@ def export(
     inputs: Annotated[list[Path], typer.Argument(help="Posts: any export 'label' reads, or a corpus JSONL.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Label Studio tasks JSON to write.", dir_okay=False)],
     model: ModelOpt = None,
-    predictions: Annotated[bool, typer.Option(help="Add the model's labels as pre-annotations.")] = True,
+    predictions: Annotated[bool, typer.Option(help="Add the model's labels as pre-annotations.", metavar="")] = True,
+    transcripts: TranscriptsOpt = None,
+    format: FormatOpt = None,
+    column: ColumnOpt = None,
 ) -> None:
     """Write Label Studio tasks (with the model's pre-annotations) and a labeling config beside them."""
     from pipeline.corpus.export import export_tasks
     from pipeline.errors import PipelineError
 
+    cols = _input_options(format, column)
     try:
-        result = export_tasks(inputs, output, model_dir=model, with_predictions=predictions)
+        result = export_tasks(inputs, output, model_dir=model, with_predictions=predictions, fmt=format, columns=cols,
+                              transcripts=transcripts)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     left_out = result.loaded.left_out()
     typer.echo(f"exported {result.tasks} tasks" + (f"; left out: {left_out}" if left_out else ""), err=True)
@@ -89,7 +106,7 @@ def stats(
     try:
         result = corpus_stats(read_corpus(corpus))
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     typer.echo(format_stats(result))
     if json_out:
@@ -109,6 +126,11 @@ def suggest(
     format: Annotated[Optional[str], typer.Option("--format", help="labelstudio or jsonl (default: from the output extension).")] = None,
     diversity: Annotated[float, typer.Option(help="How strongly near-duplicate picks are penalised (0 = uncertainty only).",
                                              min=0.0)] = 1.0,
+    transcripts: TranscriptsOpt = None,
+    input_format: Annotated[Optional[str], typer.Option(
+        "--input-format", help=f"Force the input format as 'label --format' does (--format here is the output's): "
+                               f"{FORMAT_CHOICES}.")] = None,
+    column: ColumnOpt = None,
 ) -> None:
     """Pick the posts whose annotation would help the model most: uncertain, and not near-duplicates."""
     from pipeline.corpus.active_learning import SUGGEST_FORMATS, suggest as run_suggest
@@ -116,10 +138,12 @@ def suggest(
 
     if format is not None and format not in SUGGEST_FORMATS:
         raise typer.BadParameter(f"{format!r} is not one of {', '.join(SUGGEST_FORMATS)}", param_hint="--format")
+    cols = _input_options(input_format, column)
     try:
-        result = run_suggest(inputs, n, output, model_dir=model, exclude=exclude or (), fmt=format, diversity=diversity)
+        result = run_suggest(inputs, n, output, model_dir=model, exclude=exclude or (), fmt=format, diversity=diversity,
+                             input_format=input_format, columns=cols, transcripts=transcripts)
     except PipelineError as exc:
-        _fail(str(exc))
+        _fail(exc)
         return
     unc = [t["data"]["uncertainty"] for t in result.picked]
     left_out = result.loaded.left_out()

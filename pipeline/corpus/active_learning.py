@@ -76,12 +76,14 @@ class SuggestResult:
 
 def suggest(paths: Sequence[Path], n: int, output: Path, *, model_dir: Path | None = None,
             exclude: Sequence[Path] = (), fmt: str | None = None, diversity: float = 1.0,
-            pool_factor: int = 5) -> SuggestResult:
+            pool_factor: int = 5, input_format: str | None = None, columns: dict[str, str] | None = None,
+            transcripts: Path | None = None) -> SuggestResult:
     """Pick the ``n`` posts of ``paths`` most worth annotating and write them for an annotation tool.
 
     ``fmt`` is ``labelstudio`` (tasks JSON with pre-annotations + labeling config) or ``jsonl``
     (one post per line with ``text``, which Prodigy and doccano import); by default it follows
-    ``output``'s extension.
+    ``output``'s extension. ``input_format``, ``columns`` and ``transcripts`` read the exports as
+    ``label``'s ``--format``, ``--column`` and ``--transcripts`` do.
     """
 
     output = Path(output)
@@ -89,7 +91,8 @@ def suggest(paths: Sequence[Path], n: int, output: Path, *, model_dir: Path | No
     if fmt not in SUGGEST_FORMATS:
         raise PipelineError(f"suggestion format must be one of {', '.join(SUGGEST_FORMATS)}; got {fmt!r}.")
     annotated = read_corpus(exclude) if exclude else []
-    loaded = load_posts(paths, exclude={str(r["post_id"]) for r in annotated})
+    loaded = load_posts(paths, exclude={str(r["post_id"]) for r in annotated}, fmt=input_format, columns=columns,
+                        transcripts=transcripts)
     if not loaded.records:
         raise PipelineError(f"{', '.join(map(str, paths))}: no posts left to suggest "
                             f"(left out: {loaded.left_out() or 'nothing'}).")

@@ -69,8 +69,13 @@ def is_corpus(path: Path) -> bool:
     return isinstance(obj, dict) and "labels" in obj and "post_id" in obj and "scores" not in obj
 
 
-def load_posts(paths: Sequence[Path], *, exclude: set[str] | None = None) -> LoadedPosts:
-    """Read posts from exports or corpora; the first record of each post id is kept."""
+def load_posts(paths: Sequence[Path], *, exclude: set[str] | None = None, fmt: str | None = None,
+               columns: dict[str, str] | None = None, transcripts: Path | None = None) -> LoadedPosts:
+    """Read posts from exports or corpora; the first record of each post id is kept.
+
+    ``fmt``, ``columns`` and ``transcripts`` apply to exports as in ``label`` (not to corpora).
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else paths  # one file given as a str or Path
     out = LoadedPosts()
     exclude = exclude or set()
     seen: set[str] = set()
@@ -80,7 +85,8 @@ def load_posts(paths: Sequence[Path], *, exclude: set[str] | None = None) -> Loa
             items: Any = read_corpus([path])
         else:
             stats = IngestStats()
-            items = [i for i in iter_posts([path], stats=stats) if not isinstance(i, Reject)]
+            items = [i for i in iter_posts([path], fmt=fmt, columns=columns, transcripts=transcripts, stats=stats)
+                     if not isinstance(i, Reject)]
             out.rejected.update(stats.reasons)
         for rec in items:
             pid = str(rec["post_id"])
@@ -180,9 +186,13 @@ class ExportResult:
 
 
 def export_tasks(paths: Sequence[Path], output: Path, *, model_dir: Path | None = None,
-                 with_predictions: bool = True) -> ExportResult:
-    """Posts of ``paths`` → Label Studio tasks at ``output`` (+ labeling config beside it)."""
-    loaded = load_posts(paths)
+                 with_predictions: bool = True, fmt: str | None = None, columns: dict[str, str] | None = None,
+                 transcripts: Path | None = None) -> ExportResult:
+    """Posts of ``paths`` → Label Studio tasks at ``output`` (+ labeling config beside it).
+
+    ``fmt``, ``columns`` and ``transcripts`` read the exports as ``label`` does.
+    """
+    loaded = load_posts(paths, fmt=fmt, columns=columns, transcripts=transcripts)
     tasks: list[dict[str, Any]]
     version = None
     if with_predictions:

@@ -9,13 +9,12 @@ from typing import Any
 
 import orjson
 
-from pipeline.errors import InputFileError, PipelineError
+from pipeline.errors import CorpusError, InputFileError
 from pipeline.io.sources import open_text
 from pipeline.schema import validate_labels
 
 
-class CorpusError(PipelineError):
-    """An annotated corpus has a problem the user must fix (message names file and line)."""
+__all__ = ["CorpusError", "corpus_sha256", "iter_jsonl_objects", "read_corpus"]
 
 
 def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -43,6 +42,7 @@ def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
         On malformed lines, missing or unknown labels, missing post ids, or the same post
         annotated differently.  Identical duplicates are dropped with the count logged.
     """
+    paths = [paths] if isinstance(paths, (str, Path)) else paths  # one file given as a str or Path
     seen: dict[str, dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
     for path in paths:
@@ -74,6 +74,12 @@ def read_corpus(paths: Sequence[Path]) -> list[dict[str, Any]]:
     if not out:
         raise CorpusError(f"{', '.join(map(str, paths))}: no annotated posts found.")
     return out
+
+
+def post_id_hash(post_id: object) -> str:
+    """First 16 hex digits of the sha256 of a post id: what a model stores of its training posts
+    (enough to recognise them at evaluation, without listing the ids themselves)."""
+    return hashlib.sha256(str(post_id).encode("utf-8")).hexdigest()[:16]
 
 
 def corpus_sha256(paths: Sequence[Path]) -> str:

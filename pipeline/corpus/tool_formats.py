@@ -138,10 +138,10 @@ def _read_prodigy(path: Path, skipped: Counter) -> Iterator[Judgement]:
         if answer == "ignore":
             skipped["Prodigy answers 'ignore'"] += 1
             continue
-        meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+        meta: dict[str, Any] = obj["meta"] if isinstance(obj.get("meta"), dict) else {}
         post = post_fields({**meta, **{k: v for k, v in obj.items() if k != "meta"}}, where, text=obj.get("text"))
-        common = dict(annotator=text_or_none(obj.get("_annotator_id") or obj.get("_session_id")),
-                      annotated_at=date_of(obj.get("_timestamp")))
+        annotator = text_or_none(obj.get("_annotator_id") or obj.get("_session_id"))
+        annotated_at = date_of(obj.get("_timestamp"))
         if "accept" in obj or "options" in obj:
             if answer == "reject":  # the annotator rejected the example itself, not a label
                 skipped["Prodigy choice tasks answered 'reject'"] += 1
@@ -149,10 +149,12 @@ def _read_prodigy(path: Path, skipped: Counter) -> Iterator[Judgement]:
             names = {o.get("id"): o.get("text") for o in obj.get("options") or [] if isinstance(o, dict)}
             known = set(labels())
             chosen = [x if x in known else names.get(x, x) for x in obj.get("accept") or []]
-            yield Judgement(where, post, f"prodigy:{path.name}", labels=checked_labels(chosen, where), **common)
+            yield Judgement(where, post, f"prodigy:{path.name}", labels=checked_labels(chosen, where),
+                            annotator=annotator, annotated_at=annotated_at)
         elif "label" in obj:
             label = checked_labels([obj["label"]], where)[0]
-            yield Judgement(where, post, f"prodigy:{path.name}", decisions={label: answer == "accept"}, **common)
+            yield Judgement(where, post, f"prodigy:{path.name}", decisions={label: answer == "accept"},
+                            annotator=annotator, annotated_at=annotated_at)
         else:
             raise CorpusError(f"{where}: Prodigy task has neither 'accept' (choice interface) nor 'label' "
                               "(binary interface). Export a text classification dataset.")
@@ -177,7 +179,7 @@ def _read_doccano(path: Path, skipped: Counter) -> Iterator[Judgement]:
         if any(isinstance(x, (list, dict)) for x in raw):
             raise CorpusError(f"{where}: 'label' holds span annotations (sequence labelling), not document "
                               "labels. Export a Text Classification project.")
-        meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+        meta = obj["meta"] if isinstance(obj.get("meta"), dict) else {}
         data = {**meta, **{k: v for k, v in obj.items() if k not in _DOCCANO_OWN}}
         text = obj.get("text", obj.get("data"))
         comments = obj.get("Comments", obj.get("comments")) or []

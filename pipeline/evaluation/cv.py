@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 
+from pipeline.io.progress import bar as progress_bar
+
 log = logging.getLogger(__name__)
 
 
@@ -23,10 +25,12 @@ def cross_validate_config(records: Sequence[dict[str, Any]], Y: np.ndarray, esti
     """
     proba = np.zeros(Y.shape, dtype=float)
     pred = np.zeros(Y.shape, dtype=int)
-    for fold, (tr, te) in enumerate(KFold(k, shuffle=True, random_state=seed).split(records), start=1):
-        est = clone(estimator).fit([records[i] for i in tr], Y[tr])
-        test = [records[i] for i in te]
-        proba[te] = est.predict_proba(test)
-        pred[te] = est.predict(test)
-        log.info("%s: fold %d/%d done", type(estimator).__name__, fold, k)
+    with progress_bar(k, f"cross-validating {type(estimator).__name__}", "fold") as bar:
+        for fold, (tr, te) in enumerate(KFold(k, shuffle=True, random_state=seed).split(records), start=1):
+            est = clone(estimator).fit([records[i] for i in tr], Y[tr])
+            test = [records[i] for i in te]
+            proba[te] = est.predict_proba(test)
+            pred[te] = est.predict(test)
+            log.info("%s: fold %d/%d done", type(estimator).__name__, fold, k)
+            bar.update(1)
     return proba, pred

@@ -30,14 +30,35 @@ def metric_summary(Y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None = N
         if proba is not None and len(Y):
             row["brier"] = round(float(np.mean((proba[:, j] - Y[:, j]) ** 2)), 4)
         per_label[n] = row
+    # A label no evaluated post has (common in a user's own small annotation set) has no F1 to
+    # speak of: averaging its 0 in would understate macro-F1, so it is left out and marked.
+    supported = supported_labels(Y)
+    for j, n in enumerate(names):
+        if not supported[j]:
+            per_label[n]["in_macro_f1"] = False
+    macro = float(np.mean(np.asarray(f)[supported])) if supported.any() else 0.0
     return {
         "n_posts": int(len(Y)),
-        "macro_f1": round(float(f1_score(Y, pred, average="macro", zero_division=0)), 4),
+        "macro_f1": round(macro, 4),
+        "labels_without_support": [n for j, n in enumerate(names) if not supported[j]],
         "micro_f1": round(float(f1_score(Y, pred, average="micro", zero_division=0)), 4),
         "subset_accuracy": round(float((Y == pred).all(axis=1).mean()), 4) if len(Y) else 0.0,
         "hamming_loss": round(float(hamming_loss(Y, pred)), 4) if len(Y) else 0.0,
         "per_label": per_label,
     }
+
+
+def supported_labels(Y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the labels with at least one gold post (all of them for an empty ``Y``)."""
+    Y = np.asarray(Y)
+    return Y.any(axis=0) if len(Y) else np.ones(Y.shape[1] if Y.ndim == 2 else len(labels()), dtype=bool)
+
+
+def _macro(per_label: np.ndarray, supported: np.ndarray | None) -> np.ndarray:
+    """Mean over the supported labels' columns (all columns when ``supported`` is None or empty)."""
+    if supported is None or not np.any(supported):
+        return per_label.mean(axis=-1)
+    return per_label[..., np.asarray(supported, dtype=bool)].mean(axis=-1)
 
 
 def confusion_counts(Y: np.ndarray, pred: np.ndarray) -> dict[str, dict[str, int]]:
@@ -82,8 +103,10 @@ def _percentiles(samples: np.ndarray, level: float) -> list[float]:
     return [round(float(np.percentile(samples, lo)), 4), round(float(np.percentile(samples, hi)), 4)]
 
 
-def ci_from_samples(per_label: np.ndarray, *, n_boot: int, level: float) -> dict[str, Any]:
-    return {"level": level, "n_boot": n_boot, "macro_f1": _percentiles(per_label.mean(axis=1), level),
+def ci_from_samples(per_label: np.ndarray, *, n_boot: int, level: float,
+                    supported: np.ndarray | None = None) -> dict[str, Any]:
+    """Intervals from bootstrap per-label F1 samples; macro-F1 over the ``supported`` labels."""
+    return {"level": level, "n_boot": n_boot, "macro_f1": _percentiles(_macro(per_label, supported), level),
             "per_label_f1": {c: _percentiles(per_label[:, j], level) for j, c in enumerate(labels())}}
 
 
@@ -91,17 +114,19 @@ def bootstrap_ci(Y: np.ndarray, pred: np.ndarray, *, n_boot: int = 1000, seed: i
                  level: float = 0.95) -> dict[str, Any]:
     """Percentile bootstrap intervals (resampling posts) for macro-F1 and each label's F1."""
     (samples,) = bootstrap_f1(Y, [pred], n_boot=n_boot, seed=seed)
-    return ci_from_samples(samples, n_boot=n_boot, level=level)
+    return ci_from_samples(samples, n_boot=n_boot, level=level, supported=supported_labels(Y))
 
 
 def paired_from_samples(Y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, sa: np.ndarray, sb: np.ndarray,
                          *, n_boot: int, level: float) -> dict[str, Any]:
     fa = f1_score(Y, pred_a, average=None, zero_division=0)
     fb = f1_score(Y, pred_b, average=None, zero_division=0)
+    sup = supported_labels(Y)
+    ma, mb = float(_macro(fa, sup)), float(_macro(fb, sup))
     return {"level": level, "n_boot": n_boot,
-            "macro_f1_a": round(float(fa.mean()), 4), "macro_f1_b": round(float(fb.mean()), 4),
-            "difference": round(float(fa.mean() - fb.mean()), 4),
-            "ci": _percentiles(sa.mean(axis=1) - sb.mean(axis=1), level),
+            "macro_f1_a": round(ma, 4), "macro_f1_b": round(mb, 4),
+            "difference": round(ma - mb, 4),
+            "ci": _percentiles(_macro(sa, sup) - _macro(sb, sup), level),
             "per_label": {c: {"difference": round(float(fa[j] - fb[j]), 4), "ci": _percentiles(sa[:, j] - sb[:, j], level)}
                           for j, c in enumerate(labels())}}
 

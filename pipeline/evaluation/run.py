@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import DEFAULT_MODEL_DIR
-from pipeline.corpus.read import corpus_sha256, read_corpus
+from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
 from pipeline.evaluation.baselines import keyword_baseline, spacy_textcat_cv
 from pipeline.evaluation.cv import cross_validate_config
 from pipeline.evaluation.html import write_html_report
 from pipeline.evaluation.markdown import markdown_report
 from pipeline.evaluation.metrics import (bootstrap_f1, breakdown, ci_from_samples, confusion_counts, metric_summary,
-                                         paired_from_samples)
+                                         paired_from_samples, supported_labels)
 from pipeline.model.artefact import load_model
 from pipeline.model.config import build_classifier, load_config
 from pipeline.model.estimator import to_indicator
@@ -46,6 +46,7 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
 
     Returns the metrics dict (also written to ``report_dir`` with report.md and report.html when given).
     """
+    corpus_paths = [corpus_paths] if isinstance(corpus_paths, (str, Path)) else list(corpus_paths)
     records = read_corpus(corpus_paths)
     Y = to_indicator([r["labels"] for r in records], labels())
     result: dict[str, Any] = {"corpus": [str(p) for p in corpus_paths], "corpus_sha256": corpus_sha256(corpus_paths)}
@@ -75,6 +76,14 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
         if meta.get("training_corpus", {}).get("sha256") == result["corpus_sha256"]:
             result["warning"] = ("this corpus is the model's own training corpus: these are training-set figures, "
                                  "not an estimate of accuracy on new posts; use --cv K")
+        else:
+            seen = set(meta.get("training_corpus", {}).get("post_id_sha256_16") or ())
+            overlap = sum(post_id_hash(r.get("post_id")) in seen for r in records) if seen else 0
+            result["posts_in_training_set"] = overlap
+            if overlap:
+                result["warning"] = (f"{overlap} of {len(records)} evaluated posts were in the model's training set: "
+                                     "figures on them are optimistic; evaluate on posts the model has not seen "
+                                     "(or remove those posts)")
         tc_info = {"skipped": "spaCy textcat_multilabel needs a training split to be trained on: run with --cv K "
                               "to compare it with the classifier on the same folds"}
     # system name → (predictions, probabilities or None), in report order
@@ -89,10 +98,12 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
     result.update(metric_summary(Y, pred, proba))
     result["confusion"] = confusion_counts(Y, pred)
     samples = bootstrap_f1(Y, [pred] + [p for p, _ in others.values()], n_boot=n_boot)
-    result["bootstrap_ci"] = ci_from_samples(samples[0], n_boot=n_boot, level=0.95)
+    supported = supported_labels(Y)
+    result["bootstrap_ci"] = ci_from_samples(samples[0], n_boot=n_boot, level=0.95, supported=supported)
     result["paired_differences"] = {}
     for (name, (p, pr)), s in zip(others.items(), samples[1:]):
-        result[name] = {**metric_summary(Y, p, pr), "bootstrap_ci": ci_from_samples(s, n_boot=n_boot, level=0.95)}
+        result[name] = {**metric_summary(Y, p, pr),
+                        "bootstrap_ci": ci_from_samples(s, n_boot=n_boot, level=0.95, supported=supported)}
         result["paired_differences"][f"model_vs_{name}"] = {
             "a": "model", "b": name, **paired_from_samples(Y, pred, p, samples[0], s, n_boot=n_boot, level=0.95)}
     if "spacy_textcat" in others:

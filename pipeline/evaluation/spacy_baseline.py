@@ -97,10 +97,11 @@ class SpacyTextcatBaseline(ClassifierMixin, BaseEstimator):
         # spaCy's own training does the same: one seed for random, numpy and thinc
         fix_random_seed(self.random_state)
         nlp = spacy.blank("xx")
-        textcat = nlp.add_pipe("textcat_multilabel", config={"model": BOW_MODEL, "threshold": self.threshold})
+        textcat: Any = nlp.add_pipe("textcat_multilabel", config={"model": BOW_MODEL, "threshold": self.threshold})
         for name in self.classes_:
             textcat.add_label(str(name))
-        docs = nlp.tokenizer.pipe(_texts(X), batch_size=256)
+        tokenizer: Any = nlp.tokenizer
+        docs = tokenizer.pipe(_texts(X), batch_size=256)
         examples = [Example.from_dict(doc, {"cats": {str(c): float(v) for c, v in zip(self.classes_, row)}})
                     for doc, row in zip(docs, Y)]
         optimizer = nlp.initialize(get_examples=lambda: examples)

@@ -103,9 +103,10 @@ class LemmaTfidf(TokenNgramTfidf):
         flat = np.concatenate([np.asarray(t, dtype=np.uint64) for t in tokens])
         lang_keys = np.array([_lang_key(lang or "") for lang in langs], dtype=np.uint64)
         keys = flat * _MULT ^ np.repeat(lang_keys, lens)
-        if getattr(self, "_form_index", None) is None:
-            self._form_index = pd.Index(self.forms_)
-        at = self._form_index.get_indexer(keys)
+        index = getattr(self, "_form_index", None)
+        if index is None:
+            index = self._form_index = pd.Index(self.forms_)
+        at = index.get_indexer(keys)
         hit = at >= 0
         flat = flat.copy()
         flat[hit] = self.lemmas_[at[hit]]

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
-from pipeline.schema import EXTRA_FIELDS, POST_FIELDS
+from pipeline.ingest.known import describe_header
+from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, TEXT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class ColumnMapping:
         return bool(self.required) and all(c in header for c in self.required)
 
     @cached_property
+    def has_text(self) -> bool:
+        """True when some column is mapped to a text field (caption, transcript, on-screen text)."""
+        return any(f in self.columns for f in TEXT_FIELDS)
+
+    @cached_property
     def plan(self) -> tuple[tuple[str, str | None, tuple[str, ...], Callable[[Any], Any], bool], ...]:
         """Per canonical field: its source column (``None`` when there are several), its source
         columns, its converter and whether it must be text.
@@ -42,7 +48,8 @@ class ColumnMapping:
                      for field, sources in self.columns.items())
 
 
-def load_presets() -> list[ColumnMapping]:
+@lru_cache(maxsize=1)
+def load_presets() -> tuple[ColumnMapping, ...]:
     """Column mappings for known CSV layouts, from ``configs/formats/*.toml``."""
     presets = []
     for path in sorted((CONFIG_DIR / "formats").glob("*.toml")):
@@ -52,7 +59,7 @@ def load_presets() -> list[ColumnMapping]:
         # a flag is true when the column equals a value, or (no "equals") when the column is truthy
         flags = {k: (v["column"], v.get("equals")) for k, v in cfg.get("flags", {}).items()}
         presets.append(ColumnMapping(path.stem, cols, flags, tuple(cfg.get("required", ()))))
-    return presets
+    return tuple(presets)  # cached: JSONL is mapped per distinct key set, not once per file
 
 
 def canonical_mapping(header: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
@@ -65,20 +72,47 @@ def canonical_mapping(header: list[str], overrides: dict[str, str] | None = None
 
 
 def choose_mapping(header: list[str], overrides: dict[str, str] | None, path: Path) -> ColumnMapping:
-    if not overrides:
-        for preset in load_presets():
-            if preset.matches(header):
-                return preset
-    mapping = canonical_mapping(header, overrides)
-    missing = [src for srcs in mapping.columns.values() for src in srcs if src not in header and overrides
-               and src in overrides.values()]
+    """The preset whose required columns ``header`` has (else the canonical names), with ``--column`` on top."""
+    missing = [src for src in (overrides or {}).values() if src not in header]
     if missing:
         raise InputFileError(path, f"column(s) {', '.join(missing)} given with --column are not in the file",
                              f"Columns present: {', '.join(header[:30])}")
+    for preset in load_presets():
+        if preset.matches(header):
+            if not overrides:
+                return preset
+            cols = {**preset.columns, **{f: [src] for f, src in overrides.items()}}
+            flags = {f: v for f, v in preset.flags.items() if f not in overrides}
+            return ColumnMapping(f"{preset.name}+columns", cols, flags, preset.required)
+    mapping = canonical_mapping(header, overrides)
     if "post_id" not in mapping.columns:
+        known = describe_header(header)
+        if known is not None:
+            raise InputFileError(path, known[0], known[1])
         raise InputFileError(path, "no post id column (looked for 'post_id' and the known export layouts)",
                              f"Map one with --column post_id=COLUMN; columns present: {', '.join(header[:30])}")
     return mapping
+
+
+def check_overrides(path: Path, obj: dict[str, Any], overrides: dict[str, str], kind: str) -> None:
+    """Stop when a ``--column`` source is in neither the first record nor a dotted path of it."""
+    missing = [src for src in overrides.values() if R.dig(obj, src) is None and src not in obj]
+    if missing:
+        raise InputFileError(path, f"key(s) {', '.join(missing)} given with --column are not in the first "
+                                   f"{kind} record", f"Keys present: {', '.join(list(obj)[:30])} "
+                                   "(nested keys as a.b, e.g. author.uniqueId)")
+
+
+def apply_overrides(rec: dict[str, Any], obj: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """``rec`` with each ``--column field=key`` taken from the item ``obj`` (key or dotted path)."""
+    for field, src in overrides.items():
+        value = R.dig(obj, src)
+        if value in _NO_VALUE:
+            continue
+        if field in _TEXT_FIELDS and isinstance(value, (dict, list)):
+            raise ValueError(f"field {field!r} must be text; {src!r} holds a JSON {type(value).__name__}")
+        rec[field] = _FIELD_CONVERTERS.get(field, R.to_str)(value)
+    return rec
 
 
 _FIELD_CONVERTERS: dict[str, Callable[[Any], Any]] = {
@@ -134,7 +168,11 @@ def apply_mapping(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]
             rec[field] = "unknown"
     if rec.get("post_id") is not None:
         pid = rec["post_id"]
-        rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() else str(pid).strip()
+        # a float id is exact only up to 2**53; larger ones stay in float form and are rejected
+        rec["post_id"] = str(int(pid)) if isinstance(pid, float) and pid.is_integer() and abs(pid) <= 2**53 \
+            else str(pid).strip()
+    if not mapping.has_text:
+        R.note("no_text_column", ", ".join(str(k) for k in list(row)[:30]))
     for k in ("source_file", "source_line"):  # provenance is ours to set
         rec.pop(k, None) if mapping.name != "canonical" else None
     return rec

@@ -1,10 +1,11 @@
 """Splitting inputs into partitions a distributed engine reads independently, and reading one.
 
 :func:`plan_parts` cuts each input into :class:`Part` s in input order: JSONL/NDJSON into byte
-blocks ending at a line end, CSV into byte blocks ending at a record end (found by running the
-same CSV parser over the file, so quoted newlines never split a record), Parquet into runs of
-row groups, and whole-document JSON (Research API pages, yt-dlp info) as one part per file.
-gzip and UTF-16 files cannot be cut without reading them and are one part each.
+blocks ending at a line end, Parquet into runs of row groups, and whole-document JSON (Research
+API pages, yt-dlp info) and CSV as one part per file (a broken CSV row is rejected by its first
+line and the lines after it read again, so where a record ends is known only by reading the
+file from its start). Compressed and UTF-16 files cannot be cut without reading them and are
+one part each.
 
 :func:`read_part` yields exactly the items :func:`pipeline.ingest.readers.read_file` yields for
 that stretch of the file, with the same ``source_line`` numbers, so that the concatenation of
@@ -13,37 +14,30 @@ all parts of a file is that file's reading.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 from pipeline.ingest.detect import detect_format, is_json_lines
-from pipeline.ingest.mapping import choose_mapping
-from pipeline.ingest.readers import (FORMATS, Item, csv_header, csv_items, jsonl_items, read_file,
-                                     read_parquet, sniff_delimiter)
+from pipeline.ingest.readers import FORMATS, Item, jsonl_first_object, jsonl_items, read_file, read_parquet
 from pipeline.errors import InputFileError
-from pipeline.io.sources import GZIP_MAGIC, read_head
+from pipeline.io.sources import BZ2_MAGIC, GZIP_MAGIC, XZ_MAGIC, ZSTD_MAGIC, bounded_lines, read_head
 
 log = logging.getLogger(__name__)
 #: Default bytes of input per partition: ~35,000 posts of Research API JSONL, a few seconds of
 #: labelling for one worker, and a few hundred MB of records in memory while it is labelled.
 BLOCK_BYTES = 16 * 1024 * 1024
-_SCAN = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Part:
     """One partition of one input file.
 
-    ``how`` is ``"file"`` (the whole file, any format), ``"jsonl"`` / ``"csv"`` (bytes
-    ``start`` to ``stop``) or ``"parquet"`` (row groups ``start`` to ``stop``). ``line_base``
-    is the number of lines (rows for Parquet) before the part; ``header`` the file's CSV
-    header or its first JSON object's keys.
+    ``how`` is ``"file"`` (the whole file, any format), ``"jsonl"`` (bytes ``start`` to
+    ``stop``) or ``"parquet"`` (row groups ``start`` to ``stop``). ``line_base`` is the number
+    of lines (rows for Parquet) before the part; ``header`` the file's first JSON object's keys.
     """
 
     path: str
@@ -53,7 +47,6 @@ class Part:
     stop: int = 0
     line_base: int = 0
     header: tuple[str, ...] | None = None
-    delimiter: str | None = None
 
 
 def _line_count(data: bytes) -> int:
@@ -62,31 +55,21 @@ def _line_count(data: bytes) -> int:
 
 
 def _splittable(path: Path) -> bool:
-    """Plain UTF-8 (or ASCII) bytes: gzip and UTF-16 files are read whole."""
+    """Plain UTF-8 (or ASCII) bytes: compressed and UTF-16 files are read whole."""
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    return not head.startswith(GZIP_MAGIC) and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        head = fh.read(6)
+    return not head.startswith((GZIP_MAGIC, XZ_MAGIC, BZ2_MAGIC, ZSTD_MAGIC, b"\xff\xfe", b"\xfe\xff"))
 
 
-def _jsonl_header(path: Path) -> tuple[str, ...] | None:
-    """The keys of the first line that is a JSON object (what ``read_jsonl`` maps columns by)."""
-    with open(path, "rb") as fh:
-        for i, line in enumerate(fh):
-            if i == 0 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]  # open_text reads with utf-8-sig
-            try:
-                obj = orjson.loads(line.replace(b"\x00", b""))
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(obj, dict):
-                return tuple(obj)
-    return None
+def _jsonl_parts(path: Path, kind: str, block: int, columns: dict[str, str] | None) -> list[Part]:
+    """Byte blocks of about ``block`` bytes, each ending just after a newline.
 
-
-def _jsonl_parts(path: Path, kind: str, block: int) -> list[Part]:
-    """Byte blocks of about ``block`` bytes, each ending just after a newline."""
+    The file's first JSON object is checked here as the whole-file reading checks it (a known
+    non-post file, the column mapping, ``--column``), and its keys go with every part.
+    """
+    first = jsonl_first_object(path, kind, columns)
+    header = tuple(first) if first is not None else None
     size, parts, start, lines = path.stat().st_size, [], 0, 0
-    header = _jsonl_header(path) if kind == "jsonl" else None
     with open(path, "rb") as fh:
         while start < size:
             fh.seek(start)
@@ -96,48 +79,6 @@ def _jsonl_parts(path: Path, kind: str, block: int) -> list[Part]:
             parts.append(Part(str(path), kind, "jsonl", start, start + len(data), lines, header))
             lines += _line_count(data)
             start += len(data)
-    return parts
-
-
-def _csv_parts(path: Path, block: int, columns: dict[str, str] | None) -> list[Part]:
-    """Byte blocks of about ``block`` bytes, each ending at the end of a CSV record.
-
-    Record ends are found by the csv module itself, fed the file line by line, so a quoted
-    field with newlines is never cut and an unreadable row ends where the reader resumes.
-    Costs one pass of the CSV parser over the file in this process (5 s for a 106 MB CSV on the
-    project's busy 2-core machine, 2026-12-01).
-    """
-    with open(path, "rb") as fh:
-        first = fh.read(65536)
-    if first.replace(b"\r\n", b"").count(b"\r"):  # lone CR line ends: the byte scan below would differ
-        return [Part(str(path), "csv", "file")]
-    delimiter = sniff_delimiter(first.decode("utf-8", "surrogateescape").split("\n", 1)[0])
-    offset = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal offset
-        with open(path, "rb") as fh:
-            for i, raw in enumerate(fh):
-                offset += len(raw)
-                yield raw.decode("utf-8-sig" if i == 0 else "utf-8", "surrogateescape")
-
-    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
-    header = tuple(csv_header(reader, path))
-    choose_mapping(list(header), columns, path)  # a mapping error stops the run now, not in a worker
-    parts: list[Part] = []
-    start, base = offset, reader.line_num
-    while True:
-        try:
-            next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            pass  # the reader resumes on the next line, as read_csv does
-        if offset - start >= block:
-            parts.append(Part(str(path), "csv", "csv", start, offset, base, header, delimiter))
-            start, base = offset, reader.line_num
-    if offset > start or not parts:
-        parts.append(Part(str(path), "csv", "csv", start, offset, base, header, delimiter))
     return parts
 
 
@@ -182,11 +123,9 @@ def plan_parts(paths: Sequence[Path], fmt: str | None = None, columns: dict[str,
             parts += _parquet_parts(path, block_bytes)
         elif not _splittable(path) or path.stat().st_size <= block_bytes:
             parts.append(Part(str(path), kind, "file"))
-        elif kind == "csv":
-            parts += _csv_parts(path, block_bytes, columns)
         elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector")
                                                    and is_json_lines(path)):
-            parts += _jsonl_parts(path, kind, block_bytes)
+            parts += _jsonl_parts(path, kind, block_bytes, columns)
         else:
             parts.append(Part(str(path), kind, "file"))
     log.info("%d input file(s) in %d partition(s)", len(paths), len(parts))
@@ -212,14 +151,7 @@ def read_part(part: Part, columns: dict[str, str] | None = None, fmt: str | None
                                 first_index=part.line_base)
     elif part.how == "jsonl":
         with _block_text(part) as fh:
-            yield from jsonl_items(fh, path, part.kind, columns, first_line=part.line_base + 1,
-                                   header=list(part.header) if part.header is not None else None)
-    elif part.how == "csv":
-        assert part.header is not None and part.delimiter is not None
-        header = list(part.header)
-        mapping = choose_mapping(header, columns, path)
-        with _block_text(part) as fh:
-            reader = csv.reader(fh, delimiter=part.delimiter, strict=True)
-            yield from csv_items(reader, path, header, mapping, line_base=part.line_base)
+            yield from jsonl_items(bounded_lines(fh), path, part.kind, columns, first_line=part.line_base + 1,
+                                   first_keys=part.header)
     else:
         raise ValueError(f"unknown partition kind {part.how!r}")

@@ -6,11 +6,9 @@ so that each input record ends up either in the output or in the rejects file.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,64 +17,52 @@ import orjson
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
-from pipeline.ingest.detect import detect_format, is_json_lines, json_kind
-from pipeline.ingest.mapping import ColumnMapping, apply_mapping, choose_mapping
-from pipeline.io.sources import has_undecodable, open_text, read_all_bytes, read_head
+from pipeline.ingest.csv_reader import read_csv
+from pipeline.ingest.items import MAX_TEXT, Item, Reject, finish as _finish, why as _why  # noqa: F401 (re-exported)
+from pipeline.ingest.detect import detect_format, is_json_lines, json_kind, loads_lenient
+from pipeline.ingest.known import describe_json
+from pipeline.ingest.mapping import (ColumnMapping, apply_mapping, apply_overrides, canonical_mapping, check_overrides,
+                                     choose_mapping)
+from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_later_lines, has_undecodable,
+                                 open_text, read_all_text_bytes, read_head)
 
 log = logging.getLogger(__name__)
-csv.field_size_limit(sys.maxsize)
 
-FORMATS = ("research_api", "zeeschuimer", "ytdlp", "jp_collector", "csv", "jsonl", "json", "parquet")
-#: Longest text field kept; longer ones are cut (TikTok captions are ≤ 4,000 characters).
-MAX_TEXT = 200_000
-
-
-@dataclass(frozen=True)
-class Reject:
-    """An input record that could not be used, and why."""
-
-    source_file: str
-    source_line: int
-    reason: str
-    post_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"source_file": self.source_file, "source_line": self.source_line,
-                "reason": self.reason, "post_id": self.post_id}
-
-
-Item = dict[str, Any] | Reject
-
-
+FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector", "csv", "jsonl", "json",
+           "parquet")
+#: Formats read item by item with a fixed mapper (``--column`` adds to it, by key or dotted path).
+ITEM_FORMATS = ("research_api", "zeeschuimer", "tiktok_web", "apify", "ytdlp", "jp_collector")
 # --- readers --------------------------------------------------------------------------------
-
-def _finish(rec: dict[str, Any], source: str, line: int, fmt: str) -> dict[str, Any]:
-    """Set provenance (``source`` is the file's path as text, made once per file) and cut overlong texts."""
-    rec["source_file"] = source
-    rec["source_line"] = line
-    rec["format"] = fmt
-    for field in ("caption", "transcript", "on_screen_text"):
-        value = rec.get(field)
-        if isinstance(value, str) and len(value) > MAX_TEXT:
-            rec[field] = value[:MAX_TEXT]
-    return rec
-
 
 _ITEM_MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "research_api": R.from_research_api,
     "zeeschuimer": lambda o: R.from_tiktok_web_item(o["data"] if isinstance(o.get("data"), dict) else o),
+    "tiktok_web": R.from_tiktok_web_item,
+    "apify": R.from_apify,
     "ytdlp": R.from_ytdlp,
     "jp_collector": R.from_jp_collector,
 }
 
 
-def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None) -> dict[str, Any]:
+def _map_object(obj: Any, kind: str, mapping: ColumnMapping | None,
+                overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    if isinstance(obj, _BadJSON):
+        raise ValueError(f"malformed JSON at line {obj.line}: {obj.message}")
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     if kind in _ITEM_MAPPERS:
-        return _ITEM_MAPPERS[kind](obj)
-    assert mapping is not None
+        rec = _ITEM_MAPPERS[kind](obj)
+        return apply_overrides(rec, obj, overrides) if overrides else rec
+    if mapping is None:  # generic JSON needs a column mapping; callers always pass one
+        raise ValueError(f"no column mapping for {kind!r} records")
     return apply_mapping(obj, mapping)
+
+
+def _items_of(obj: Any, kind: str) -> list[Any]:
+    """The post objects in one parsed line or document element (web API pages hold several)."""
+    if kind == "tiktok_web":
+        return R.web_items(obj) or [obj]
+    return [obj]
 
 
 def _loads_line(line: str) -> Any:
@@ -92,51 +78,129 @@ def _loads_line(line: str) -> Any:
             raise ValueError("nested too deeply") from exc
 
 
-def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
-    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line."""
-    with open_text(path) as fh:
-        yield from jsonl_items(fh, path, kind, overrides)
+class _Mappings:
+    """Column mapping per record key set (JSONL and JSON lists need not share keys across records).
 
-
-def jsonl_items(lines: Iterable[str], path: Path, kind: str, overrides: dict[str, str] | None = None, *,
-                first_line: int = 1, header: list[str] | None = None) -> Iterator[Item]:
-    """The records of JSON ``lines`` numbered from ``first_line`` (a whole file or a block of one).
-
-    ``header``: for generic JSONL, the keys of the file's first object (a block that starts
-    mid-file must map its columns as the whole file would).
+    The first record's mapping errors (no id column, a ``--column`` source missing) are
+    whole-file errors; for a later record they leave its field empty, and validation rejects it
+    when that field is the post id.
     """
-    mapping: ColumnMapping | None = None
-    if kind == "jsonl" and header is not None:
-        mapping = choose_mapping(list(header), overrides, path)
-    source = str(path)
-    for lineno, line in enumerate(lines, start=first_line):
-        # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
-        # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
-        # and raw NUL characters), so ``_loads_line`` would return this same value.
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            if not line.strip():
-                continue
-            if has_undecodable(line):
-                yield Reject(source, lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
-                continue
+
+    def __init__(self, overrides: dict[str, str] | None, path: Path) -> None:
+        self.overrides, self.path = overrides, path
+        self.cache: dict[tuple[str, ...], ColumnMapping] = {}
+
+    def __call__(self, obj: dict[str, Any]) -> ColumnMapping:
+        keys = tuple(obj)
+        mapping = self.cache.get(keys)
+        if mapping is None:
             try:
-                obj = _loads_line(line)
-            except ValueError as exc:
-                yield Reject(source, lineno, f"malformed JSON: {exc}")
+                mapping = choose_mapping(list(keys), self.overrides, self.path)
+            except InputFileError:
+                if not self.cache:
+                    raise
+                mapping = canonical_mapping(list(keys), self.overrides)
+            if len(self.cache) < 10_000:  # bounded: files with ever-changing keys re-map per line
+                self.cache[keys] = mapping
+        return mapping
+
+
+def read_jsonl(path: Path, kind: str, overrides: dict[str, str] | None = None) -> Iterator[Item]:
+    """JSON Lines / NDJSON, one record per line; bad lines become rejects naming the line.
+
+    Generic JSONL is mapped record by record (each line's own keys); a line longer than
+    :data:`pipeline.io.sources.MAX_LINE_CHARS` is rejected without being read whole.
+    """
+    with open_text(path) as fh:
+        yield from jsonl_items(bounded_lines(fh), path, kind, overrides)
+
+
+_BLANK = object()
+
+
+def _parse_line(line: str, source: str, lineno: int) -> Any:
+    """The JSON value of one line, a :class:`Reject`, or ``_BLANK`` for a blank line."""
+    # Fast path: when orjson parses the line as it is, the checks below cannot apply (a
+    # blank line is not JSON, orjson refuses the surrogate escapes of undecodable bytes
+    # and raw NUL characters), so ``_loads_line`` would return this same value.
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        if not line.strip():
+            return _BLANK
+        if has_undecodable(line):
+            return Reject(source, lineno, "invalid UTF-8 bytes; re-save the file as UTF-8")
+        try:
+            return _loads_line(line)
+        except ValueError as exc:
+            return Reject(source, lineno, f"malformed JSON: {exc}")
+
+
+def _check_first(path: Path, obj: dict[str, Any], kind: str, overrides: dict[str, str] | None,
+                 mappings: "_Mappings") -> None:
+    """Whole-file checks on a file's first JSON object (known non-post files, mapping, --column)."""
+    _refuse_known(path, obj)
+    if kind == "jsonl":
+        mappings(obj)  # the first record's mapping problems are whole-file errors
+    elif overrides:
+        check_overrides(path, obj, overrides, kind)
+
+
+def jsonl_first_object(path: Path, kind: str, overrides: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The first line of ``path`` that is a JSON object, after the whole-file checks
+    :func:`read_jsonl` makes on it (a partitioned reading makes them once, before sending work out)."""
+    source = str(path)
+    with open_text(path) as fh:
+        for lineno, line in enumerate(bounded_lines(fh), start=1):
+            if line is OVERLONG:
                 continue
+            obj = _parse_line(line, source, lineno)
+            if isinstance(obj, dict):
+                _check_first(path, obj, kind, overrides, _Mappings(overrides, path))
+                return obj
+    return None
+
+
+def jsonl_items(lines: Iterable[str | None], path: Path, kind: str, overrides: dict[str, str] | None = None, *,
+                first_line: int = 1, first_keys: Sequence[str] | None = None) -> Iterator[Item]:
+    """The records of JSON ``lines`` (from :func:`bounded_lines`) numbered from ``first_line``:
+    a whole file, or a block of one.
+
+    ``first_keys``: for a block that starts after the file's first JSON object, that object's
+    keys (see :func:`jsonl_first_object`): its mapping is known and its checks were made, so
+    the block maps records as the whole file's reading would.
+    """
+    mappings = _Mappings(overrides, path)
+    source = str(path)
+    first = first_keys is None
+    if first_keys is not None and kind == "jsonl":
+        mappings(dict.fromkeys(first_keys))
+    for lineno, line in enumerate(lines, start=first_line):
+        if line is OVERLONG:
+            yield Reject(source, lineno, f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
+            continue
+        obj = _parse_line(line, source, lineno)
+        if obj is _BLANK:
+            continue
+        if isinstance(obj, Reject):
+            yield obj
+            continue
         if not isinstance(obj, dict):
             yield Reject(source, lineno, f"expected a JSON object on this line, got {type(obj).__name__}")
             continue
-        if kind == "jsonl" and mapping is None:
-            mapping = choose_mapping(list(obj), overrides, path)
-        try:
-            rec = _map_object(obj, kind, mapping)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            yield Reject(source, lineno, f"unusable record: {exc}")
-            continue
-        yield _finish(rec, source, lineno, kind)
+        if first:
+            first = False
+            _check_first(path, obj, kind, overrides, mappings)
+        for item in _items_of(obj, kind):
+            try:
+                rec = _map_object(item, kind, mappings(item) if kind == "jsonl" and isinstance(item, dict) else None,
+                                  overrides)
+            except InputFileError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, lineno, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, lineno, kind)
 
 
 def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Reject]:
@@ -145,7 +209,7 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
     if isinstance(doc, dict) and "stored" in doc:
         pages = doc["stored"] if isinstance(doc["stored"], list) else []
     elif isinstance(doc, list) and doc and all(isinstance(p, dict) and ("data" in p or "error" in p) or p is None
-                                                for p in doc):
+                                                or isinstance(p, _BadJSON) for p in doc):
         pages = doc
     elif isinstance(doc, list):
         pages = [{"data": {"videos": doc}}]
@@ -153,6 +217,9 @@ def _research_api_videos(doc: Any, path: Path) -> Iterator[tuple[int, Any] | Rej
         pages = [doc]
     index = 0
     for page_no, page in enumerate(pages, start=1):
+        if isinstance(page, _BadJSON):
+            yield Reject(str(path), page.line, f"malformed JSON: {page.message}")
+            continue
         data = page.get("data") if isinstance(page, dict) else None
         videos = data.get("videos") if isinstance(data, dict) else None
         if not isinstance(videos, list):
@@ -170,16 +237,29 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
 
     ``source_line`` is the 1-based position of the record in the file.
     """
-    raw = read_all_bytes(path).replace(b"\x00", b"")
+    head = read_head(path)
+    # A first line longer than the head may be JSON Lines with one huge line: check (in pieces)
+    # before reading a document whole.
+    if b"\n" not in head and len(head) >= HEAD_BYTES and has_later_lines(path):
+        yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
+        return
+    raw = read_all_text_bytes(path).replace(b"\x00", b"")
     try:
-        doc = orjson.loads(raw)
+        doc = loads_lenient(raw)
     except orjson.JSONDecodeError as exc:
+        stream = _json_stream(raw)
+        if stream is not None:  # concatenated (pretty-printed) JSON values: one list
+            doc = stream
         # JSON Lines with a broken first line is still JSON Lines.
-        if raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
+        elif raw.count(b"\n") > 1 and raw.lstrip()[:1] == b"{":
             yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
             return
-        raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+        else:
+            raise InputFileError(path, f"not valid JSON ({exc})", "Check the file is a complete export (not cut off).") from exc
+    _refuse_known(path, doc)
     kind = json_kind(doc) or "json"
+    if kind == "api_error" and isinstance(doc, list):  # a list of pages whose first is an error page
+        kind = "research_api"
     if kind == "api_error":
         err = doc.get("error") or {}
         raise InputFileError(path, f"TikTok API error response: {err.get('code')}: {err.get('message')}",
@@ -188,91 +268,89 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
         raise InputFileError(path, "this is a transcript file", "Pass its folder with --transcripts DIR.")
     source = str(path)
     if kind == "research_api":
+        first_video = next((v for _, v in (i for i in _research_api_videos(doc, path) if not isinstance(i, Reject))
+                            if isinstance(v, dict)), None)
+        if overrides and first_video is not None:
+            check_overrides(path, first_video, overrides, kind)
         for item in _research_api_videos(doc, path):
             if isinstance(item, Reject):
                 yield item
                 continue
             index, v = item
+            if isinstance(v, _BadJSON):
+                yield Reject(source, index, f"malformed JSON at line {v.line}: {v.message}")
+                continue
             if not isinstance(v, dict):
                 yield Reject(str(path), index, f"video entry is {type(v).__name__}, not an object")
                 continue
-            yield _finish(R.from_research_api(v), source, index, kind)
+            try:
+                rec = _map_object(v, kind, None, overrides)
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                yield Reject(source, index, f"unusable record: {_why(exc)}")
+                continue
+            yield _finish(rec, source, index, kind)
         return
-    items = doc if isinstance(doc, list) else [doc]
-    mapping = None
-    if kind == "json":
-        first = next((x for x in items if isinstance(x, dict)), None)
-        if first is None:
-            raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
-        mapping = choose_mapping(list(first), overrides, path)
+    if kind == "tiktok_web":
+        items: list[Any] = R.web_items(doc)
+    else:
+        items = doc if isinstance(doc, list) else [doc]
+    if kind in _ITEM_MAPPERS and overrides:
+        check_overrides(path, next((x for x in items if isinstance(x, dict)), {}), overrides, kind)
+    mappings = _Mappings(overrides, path)
+    if kind == "json" and not any(isinstance(x, dict) for x in items):
+        raise InputFileError(path, "JSON holds no post objects", "Pass an export with one object per post.")
     for index, obj in enumerate(items, start=1):
         try:
-            rec = _map_object(obj, kind if kind != "json" else "json", mapping)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            yield Reject(str(path), index, f"unusable record: {exc}")
+            rec = _map_object(obj, kind, mappings(obj) if kind == "json" and isinstance(obj, dict) else None, overrides)
+        except InputFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+            yield Reject(str(path), index, f"unusable record: {_why(exc)}")
             continue
         yield _finish(rec, source, index, kind)
 
 
-def sniff_delimiter(first_line: str) -> str:
-    """The delimiter of a CSV/TSV file: the most frequent of , ; TAB | in its first line."""
-    return max((",", ";", "\t", "|"), key=first_line.count)
+def _refuse_known(path: Path, obj: Any) -> None:
+    """Stop with what a known file without posts is (a personal data export …) and what to export instead."""
+    known = describe_json(obj)
+    if known is not None:
+        raise InputFileError(path, known[0], known[1])
 
 
-def read_csv(path: Path, overrides: dict[str, str] | None = None, delimiter: str | None = None) -> Iterator[Item]:
-    """CSV/TSV with a header; the delimiter is sniffed; ragged rows become rejects."""
-    with open_text(path) as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
-        if delimiter is None:
-            delimiter = sniff_delimiter(sample.split("\n", 1)[0])
-        reader = csv.reader(fh, delimiter=delimiter, strict=True)
-        header = csv_header(reader, path)
-        yield from csv_items(reader, path, header, choose_mapping(header, overrides, path))
+@dataclass(frozen=True)
+class _BadJSON:
+    """A value of a JSON stream that did not parse; reading goes on at the next top-level ``{``."""
+
+    line: int
+    message: str
 
 
-def csv_header(reader: Any, path: Path) -> list[str]:
-    """The cleaned header row read from ``reader``; a whole-file error when unusable."""
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputFileError(path, "file is empty", "Export the data again.") from None
-    except csv.Error as exc:
-        raise InputFileError(path, f"unreadable CSV header ({exc})", "Check the file is a CSV export.") from exc
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    if len(header) < 2:
-        raise InputFileError(path, f"unknown format: one column only ({header[:1]})",
-                             "Pass a CSV with a header row, or force the format with --format.")
-    return header
+def _json_stream(raw: bytes) -> list[Any] | None:
+    """Two or more JSON values one after another (``jq .`` output, pretty-printed pages), or ``None``.
 
-
-def csv_items(reader: Any, path: Path, header: list[str], mapping: ColumnMapping, *,
-              line_base: int = 0) -> Iterator[Item]:
-    """The records of the rows ``reader`` yields; lines are ``line_base + reader.line_num``
-    (``line_base`` is the number of lines before a block read on its own)."""
-    fmt, source = f"csv:{mapping.name}", str(path)
-    start = line_base + reader.line_num + 1
+    A value that does not parse (after the first) becomes a :class:`_BadJSON` and reading resumes
+    at the next ``{`` that starts a line, so one broken object does not cost the whole file.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    pos, end = 0, len(text)
     while True:
-        try:
-            row = next(reader)
-        except StopIteration:
+        while pos < end and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= end:
             break
-        except csv.Error as exc:
-            yield Reject(str(path), start, f"unreadable CSV row ({exc}); check for an unbalanced quote")
-            start = line_base + reader.line_num + 1
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            restart = text.find("\n{", pos + 1)
+            if not values or restart < 0:
+                return None
+            values.append(_BadJSON(text.count("\n", 0, pos) + 1, str(exc)))
+            pos = restart + 1
             continue
-        line, start = start, line_base + reader.line_num + 1
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            yield Reject(str(path), line, f"row has {len(row)} fields, the header has {len(header)} "
-                                          "(a stray delimiter or an unbalanced quote)")
-            continue
-        if any(has_undecodable(c) for c in row):
-            yield Reject(str(path), line, "invalid UTF-8 bytes; re-save the file as UTF-8")
-            continue
-        rec = apply_mapping(dict(zip(header, row)), mapping)
-        yield _finish(rec, source, line, fmt)
+        values.append(value)
+    return values if len(values) > 1 else None
 
 
 def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size: int = 10_000, *,
@@ -289,12 +367,20 @@ def read_parquet(path: Path, overrides: dict[str, str] | None = None, batch_size
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputFileError(path, f"unreadable Parquet file ({exc})", "Re-export the file.") from exc
     mapping = choose_mapping(pf.schema_arrow.names, overrides, path)
-    index = first_index
     source, fmt = str(path), f"parquet:{mapping.name}"
-    for batch in pf.iter_batches(batch_size=batch_size, row_groups=row_groups):
-        for row in batch.to_pylist():
-            index += 1
-            yield _finish(apply_mapping(row, mapping), source, index, fmt)
+    yield from _table_items((row for batch in pf.iter_batches(batch_size=batch_size, row_groups=row_groups)
+                             for row in batch.to_pylist()), mapping, source, fmt, first_index)
+
+
+def _table_items(rows: Iterable[dict[str, Any]], mapping: ColumnMapping, source: str, fmt: str,
+                 first_index: int) -> Iterator[Item]:
+    for index, row in enumerate(rows, start=first_index + 1):
+        try:
+            rec = apply_mapping(row, mapping)
+        except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+            yield Reject(source, index, f"unusable record: {_why(exc)}")
+            continue
+        yield _finish(rec, source, index, fmt)
 
 
 def frame_items(rows: list[dict[str, Any]], header: list[str], source: str,
@@ -302,9 +388,7 @@ def frame_items(rows: list[dict[str, Any]], header: list[str], source: str,
     """The records of table rows already in memory (a pandas/Dask partition), mapped as a
     Parquet file with the same columns would be; ``source_line`` is the row's position."""
     mapping = choose_mapping(header, overrides, Path(source))
-    fmt = f"dataframe:{mapping.name}"
-    for index, row in enumerate(rows, start=first_index + 1):
-        yield _finish(apply_mapping(row, mapping), source, index, fmt)
+    yield from _table_items(rows, mapping, source, f"dataframe:{mapping.name}", first_index)
 
 
 def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | None = None) -> Iterator[Item]:
@@ -320,7 +404,7 @@ def read_file(path: Path, fmt: str | None = None, overrides: dict[str, str] | No
         yield from read_parquet(path, overrides)
     elif kind == "csv":
         yield from read_csv(path, overrides)
-    elif kind in ("jsonl", "zeeschuimer") or (kind in ("research_api", "ytdlp", "jp_collector") and is_json_lines(path)):
+    elif kind in ("jsonl", "zeeschuimer") or (kind in ITEM_FORMATS and is_json_lines(path)):
         yield from read_jsonl(path, kind, overrides)
     else:
         yield from read_json_document(path, kind, overrides)

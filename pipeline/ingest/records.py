@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
-from pipeline.schema import empty_post
+from pipeline.schema import empty_post, fold_tag
 
 _EMPTY_POST = empty_post()
 _LIST_FIELDS = tuple(k for k, v in _EMPTY_POST.items() if isinstance(v, list))
@@ -29,18 +33,65 @@ TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 _EMPTY_TOKENS = {"0", "nan", "none", "null", "[]"}
 
 
+#: Values a converter could not use, as ``(kind, example)``, for the record being read; the
+#: ingest loop takes them after each record (:func:`take_notes`) and counts them.
+_NOTES: list[tuple[str, str]] = []
+#: Largest count kept (int64, what Parquet and pandas hold); larger or negative counts are unknown.
+MAX_COUNT = 2**63 - 1
+#: Date formats tried after ISO 8601 (slashed day/month dates only when unambiguous, below).
+DATE_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+                "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%a %b %d %H:%M:%S %z %Y")
+_SLASHED_RE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*")
+_date_formats: ContextVar[tuple[str, ...]] = ContextVar("date_formats", default=())
+
+
+def note(kind: str, value: Any) -> None:
+    """Record that a value of ``kind`` (``date``, ``count`` …) was unusable and left empty."""
+    if len(_NOTES) < 100:
+        _NOTES.append((kind, str(value)[:80]))
+
+
+def take_notes() -> list[tuple[str, str]]:
+    """The notes recorded since the last call (for the record just read)."""
+    if not _NOTES:
+        return []
+    out = list(_NOTES)
+    _NOTES.clear()
+    return out
+
+
+@contextmanager
+def date_formats(formats: Sequence[str] | None) -> Iterator[None]:
+    """Try ``formats`` (``strptime`` patterns, e.g. ``%d/%m/%Y %H:%M``) first when reading dates in this block."""
+    token = _date_formats.set(tuple(formats or ()))
+    try:
+        yield
+    finally:
+        _date_formats.reset(token)
+
+
 def to_int(value: Any) -> int | None:
-    """Counts as ints: ``12``, ``"12"``, ``"12.0"``, ``"1.2K"``; ``None`` for anything else (buckets, junk)."""
+    """Counts as ints: ``12``, ``"12"``, ``"12.0"``, ``"1.2K"``; ``None`` for anything else (buckets, junk).
+
+    Negative, non-finite and out-of-range (beyond int64) counts are ``None`` and noted.
+    """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value == value else None
-    m = _NUM_RE.match(str(value))
-    if not m:
+        n: int | None = value
+    elif isinstance(value, float):
+        n = int(value) if math.isfinite(value) else None
+    else:
+        m = _NUM_RE.match(str(value)) if len(str(value)) < 40 else None
+        n = None
+        if m:
+            f = float(m.group(1)) * _MULT[m.group(2).lower()]
+            n = int(f) if math.isfinite(f) else None
+    if n is None or not 0 <= n <= MAX_COUNT:
+        if str(value).strip():
+            note("count", value)
         return None
-    return int(float(m.group(1)) * _MULT[m.group(2).lower()])
+    return n
 
 
 def to_bool(value: Any) -> bool | None:
@@ -54,23 +105,36 @@ def to_bool(value: Any) -> bool | None:
 
 
 def to_iso(value: Any) -> str | None:
-    """Unix seconds/milliseconds or a date string → ISO 8601 UTC; ``None`` if unreadable."""
+    """Unix seconds/milliseconds or a date string → ISO 8601 UTC; ``None`` (noted) if unreadable.
+
+    Strings are tried with the formats of :func:`date_formats` first, then ISO 8601, then
+    :data:`DATE_FORMATS`, then ``dd/mm/yyyy`` or ``mm/dd/yyyy`` when the numbers decide which.
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, str) and _CANONICAL_ISO_RE.fullmatch(value):
+    iso = _to_iso(value)
+    if iso is None and str(value).strip():
+        note("date", value)
+    return iso
+
+
+def _to_iso(value: Any) -> str | None:
+    if isinstance(value, str) and _CANONICAL_ISO_RE.fullmatch(value) and not _date_formats.get():
         return _canonical_iso(value)
     if isinstance(value, str) and not _TIMESTAMP_RE.fullmatch(value):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
+        text = value.strip()
+        dt = _parse_date(text)
+        if dt is None:
             return None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        try:
+            return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        except (OverflowError, ValueError):  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+            return None
     try:
         ts = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if ts > 1e11:  # milliseconds
         ts /= 1000
@@ -78,6 +142,36 @@ def to_iso(value: Any) -> str | None:
         return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _parse_date(text: str) -> datetime | None:
+    for fmt in _date_formats.get():
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    m = _SLASHED_RE.fullmatch(text)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        if (a > 12) == (b > 12):  # 06/04/2024: June 4 or 6 April? Only --date-format can say
+            return None
+        day, month = (a, b) if a > 12 else (b, a)
+        clock = (m.group(4) or "").strip()
+        try:
+            return datetime.strptime(f"{m.group(3)}-{month:02d}-{day:02d} {clock or '00:00'}",
+                                     "%Y-%m-%d %H:%M:%S" if clock.count(":") == 2 else "%Y-%m-%d %H:%M")
+        except ValueError:
+            return None
+    return None
 
 
 def _canonical_iso(value: str) -> str | None:
@@ -111,7 +205,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, list):
-        items = [str(v).strip().lstrip("#@").lower() for v in value if v is not None]
+        items = [fold_tag(str(v).strip().lstrip("#@")) for v in value if v is not None]
     else:
         text = str(value).strip()
         if text.startswith("["):
@@ -119,7 +213,7 @@ def to_list(value: Any, sep: str = ",") -> list[str]:
                 return to_list(json.loads(text))
             except json.JSONDecodeError:
                 text = text.strip("[]").replace("'", "")
-        items = [t.strip().lstrip("#@").lower() for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
+        items = [fold_tag(t.strip().lstrip("#@")) for t in re.split(rf"[{re.escape(sep)}\s]+", text)]
     # Spreadsheet exports write 0/nan/None for "no value".
     return list(dict.fromkeys([t for t in items if t and t not in _EMPTY_TOKENS]))
 
@@ -205,14 +299,19 @@ def from_ytdlp(d: dict[str, Any]) -> dict[str, Any]:
         post_id=None if d.get("id") is None else str(d["id"]),
         actor=to_str(d.get("uploader")) or to_str(d.get("channel")),
         actor_name=to_str(d.get("creator")) or to_str(d.get("channel")),
-        created_at=to_iso(d.get("timestamp")) or to_iso(d.get("upload_date") and
-                                                         f"{d['upload_date'][:4]}-{d['upload_date'][4:6]}-{d['upload_date'][6:8]}"),
+        created_at=to_iso(d.get("timestamp")) or to_iso(_yyyymmdd(d.get("upload_date"))),
         caption=caption,
         music=" - ".join(x for x in (to_str(d.get("track")), to_str(d.get("artist"))) if x) or None,
         views=to_int(d.get("view_count")), likes=to_int(d.get("like_count")),
         shares=to_int(d.get("repost_count")), comments=to_int(d.get("comment_count")),
     )
     return rec
+
+
+def _yyyymmdd(value: Any) -> str | None:
+    """yt-dlp's ``upload_date`` (``20240101``, text or number) as ``2024-01-01``."""
+    text = str(value).strip() if value not in (None, "") else ""
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else (text or None)
 
 
 def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:
@@ -231,3 +330,76 @@ def from_jp_collector(d: dict[str, Any]) -> dict[str, Any]:
         shares=to_int(d.get("shareCount")), comments=to_int(d.get("commentCount")),
     )
     return rec
+
+
+def dig(d: dict[str, Any], path: str) -> Any:
+    """``d["a"]["b"]`` for ``"a.b"`` (``None`` when a step is missing); a flat key with the dot wins."""
+    if path in d:
+        return d[path]
+    value: Any = d
+    for step in path.replace("/", ".").split("."):
+        if isinstance(value, dict):
+            value = value.get(step)
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
+
+
+def from_apify(d: dict[str, Any]) -> dict[str, Any]:
+    """Apify TikTok Scraper (``clockworks/tiktok-scraper``) dataset item.
+
+    Layout as in the actor's JSON output: ``id, text, createTimeISO, authorMeta{name, nickName},
+    musicMeta{musicName, musicAuthor}, playCount, diggCount, shareCount, commentCount,
+    hashtags[{name}], mentions, isAd, isSponsored, webVideoUrl, videoMeta{subtitleLinks}``.
+    Subtitles are only links (they expire); download them and pass ``--transcripts``.
+    """
+    rec = new_post()
+    author = d.get("authorMeta") if isinstance(d.get("authorMeta"), dict) else {}
+    music = d.get("musicMeta") if isinstance(d.get("musicMeta"), dict) else {}
+    tags = [t.get("name") if isinstance(t, dict) else t for t in d.get("hashtags") or []]
+    mentions = d.get("mentions") or []
+    music_title = " - ".join(x for x in (to_str(music.get("musicName")), to_str(music.get("musicAuthor"))) if x)
+    rec.update(
+        post_id=None if d.get("id") is None else str(d["id"]),
+        actor=to_str(author.get("name")) or to_str(d.get("authorMeta.name")),
+        actor_name=to_str(author.get("nickName")),
+        created_at=to_iso(d.get("createTimeISO")) or to_iso(d.get("createTime")),
+        caption=to_str(d.get("text")),
+        hashtags=to_list([t for t in tags if t]),
+        mentions=to_list([m for m in mentions if isinstance(m, str)]),
+        music=music_title or None,
+        is_ad=to_bool(d.get("isAd")),
+        paid_partnership=to_bool(d.get("isSponsored")) if "isSponsored" in d else None,
+        views=to_int(d.get("playCount")), likes=to_int(d.get("diggCount")),
+        shares=to_int(d.get("shareCount")), comments=to_int(d.get("commentCount")),
+    )
+    return rec
+
+
+#: Wrappers the unofficial web API (and TikTok-Api's ``as_dict``) put around web items.
+_WEB_ITEM_LISTS = ("itemList", "item_list", "items", "aweme_list")
+
+
+def web_items(obj: Any) -> list[dict[str, Any]]:
+    """Raw web ``itemStruct`` dicts inside one parsed object: an item itself, an API page
+    (``{"itemList": [...]}``), a video-detail page (``{"itemInfo": {"itemStruct": …}}``),
+    the rehydration data (``__DEFAULT_SCOPE__``) or the older ``ItemModule`` dict of items."""
+    if isinstance(obj, list):
+        return [i for o in obj for i in web_items(o)]
+    if not isinstance(obj, dict):
+        return []
+    if "desc" in obj and "createTime" in obj:
+        return [obj]
+    if isinstance(obj.get("itemInfo"), dict) and isinstance(obj["itemInfo"].get("itemStruct"), dict):
+        return [obj["itemInfo"]["itemStruct"]]
+    scope = obj.get("__DEFAULT_SCOPE__")
+    if isinstance(scope, dict) and isinstance(scope.get("webapp.video-detail"), dict):
+        return web_items(scope["webapp.video-detail"])
+    if isinstance(obj.get("ItemModule"), dict):
+        return [v for v in obj["ItemModule"].values() if isinstance(v, dict)]
+    for key in _WEB_ITEM_LISTS:
+        if isinstance(obj.get(key), list):
+            return [i for i in obj[key] if isinstance(i, dict)]
+    return []

@@ -100,7 +100,7 @@ def parse_transcript_file(path: Path) -> str:
             return parse_creator_caption(text)
         if path.suffix.lower() == ".srt" or _TIMING_RE.search(text[:500]):
             return parse_srt(text)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
         raise InputFileError(path, f"unreadable transcript: {exc}", "Fix or remove the file.") from exc
     return " ".join(text.split())
 
@@ -145,15 +145,35 @@ class TranscriptAttacher:
     def __init__(self, directory: Path) -> None:
         self.index = index_transcripts(Path(directory))
         self.attached = 0
+        #: Messages for transcript files that could not be read (their posts keep their own text).
+        self.unreadable: list[str] = []
+        self.matched: set[str] = set()
+
+    @property
+    def files(self) -> int:
+        """Subtitle files found (named by a video id)."""
+        return sum(len(f) for f in self.index.values())
+
+    @property
+    def unmatched_files(self) -> int:
+        """Subtitle files whose video id matched no post read so far."""
+        return sum(len(f) for vid, f in self.index.items() if vid not in self.matched)
 
     def __call__(self, rec: dict) -> dict:
-        files = self.index.get(str(rec.get("post_id")))
+        pid = str(rec.get("post_id"))
+        files = self.index.get(pid)
         if not files:
             return rec
-        best = files[0]
-        text = parse_transcript_file(best.path)
-        if text:
-            rec["transcript"] = text
-            rec["transcript_source"] = best.source
-            self.attached += 1
+        self.matched.add(pid)
+        for best in files:  # the preferred readable file; an unreadable one is noted, never fatal
+            try:
+                text = parse_transcript_file(best.path)
+            except InputFileError as exc:
+                self.unreadable.append(str(exc))
+                continue
+            if text:
+                rec["transcript"] = text
+                rec["transcript_source"] = best.source
+                self.attached += 1
+            break
         return rec

@@ -18,12 +18,13 @@ Workers load the model themselves, once each (see :func:`pipeline.label.dask_tas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,9 @@ from pipeline.ingest import IngestStats
 from pipeline.ingest.partitions import BLOCK_BYTES, Part, plan_parts
 from pipeline.io.writers import (PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, RecordWriter, flat_row,
                                  output_schema)
-from pipeline.label.dask_tasks import KEY_COLUMNS, Options, PartResult, duplicates, label_part, part_keys
+from pipeline.label.dask_tasks import (KEY_COLUMNS, FoldedRejects, Options, PartResult, add_stats, duplicates, label_part,
+                                      part_keys, unwritable)
+from pipeline.label.provenance import PARQUET_KEY, build_provenance, sidecar_path, write_json_atomic
 from pipeline.label.run import LabelRun
 from pipeline.label.workers import CHUNK_SIZE
 from pipeline.model.artefact import META_FILE, read_meta
@@ -193,15 +196,6 @@ def _finish_folder(folder: Path, n_parts: int, summary: dict[str, Any]) -> None:
     os.replace(tmp, folder / SUCCESS_MARKER)
 
 
-def _add(total: IngestStats, part: IngestStats) -> None:
-    total.read += part.read
-    total.kept += part.kept
-    total.rejected += part.rejected
-    total.reasons.update(part.reasons)  # in partition order: ties rank as in the local run
-    total.transcripts_attached += part.transcripts_attached
-    total.without_text += part.without_text
-
-
 def _results(client: Any, parts: Sequence[Part], opts: Options, drops: dict[int, dict[int, str]],
              out_dir: str | None) -> Iterator[PartResult]:
     """Label the partitions on the cluster; yield their results in input order.
@@ -238,7 +232,8 @@ def label_files_dask(inputs: Sequence[Path], output: Path, *, model_dir: Path | 
                      rejects: Path | None = None, transcripts: Path | None = None, fmt: str | None = None,
                      columns: dict[str, str] | None = None, chunk_size: int = CHUNK_SIZE,
                      progress: bool | None = None, explain: bool = False, top_k: int | None = None,
-                     scheduler: str | None = None, partitions: int | None = None, workers: int | None = None,
+                     date_formats: Sequence[str] | None = None, scheduler: str | None = None,
+                     partitions: int | None = None, workers: int | None = None,
                      client: Any = None) -> LabelRun:
     """:func:`pipeline.label.run.label_files` on Dask: same records, rejects and counts.
 
@@ -252,7 +247,7 @@ def label_files_dask(inputs: Sequence[Path], output: Path, *, model_dir: Path | 
     if rejects is None:
         rejects = output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
     opts = _options(model_dir, columns=columns, fmt=fmt, transcripts=transcripts, chunk_size=chunk_size,
-                    explain=explain, top_k=top_k)
+                    explain=explain, top_k=top_k, date_formats=tuple(date_formats or ()))
     if client is None:
         with dask_client(scheduler, None if scheduler else workers) as own:
             parts = plan_parts(inputs, fmt, columns, block_bytes=default_block(inputs, own), partitions=partitions)
@@ -289,38 +284,48 @@ def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path
         from tqdm import tqdm
 
         bar = tqdm(total=len(parts), unit=" partitions", file=sys.stderr, desc="labelling")
-    token = uuid.uuid4().hex[:8]
-    tmp_out = None if folder else output.with_name(f".{token}.{output.name}")
-    tmp_rej = rejects.with_name(f".{token}.{rejects.name}")
+    fold = FoldedRejects()
+    inputs = [Path(p) for p in dict.fromkeys(p.path for p in parts)]
+    rows: Counter[str] = Counter()  # records read per input file, for the provenance sidecar
     try:
-        with RecordWriter(tmp_rej, REJECT_FIELDS) as rej:
-            writer = RecordWriter(tmp_out) if tmp_out is not None else None
-            if writer is not None:
-                writer.__enter__()
-            try:
-                for result in _results(client, parts, opts, drops, str(output.resolve()) if folder else None):
-                    rej.write(result.rejects)
-                    if writer is not None:
-                        writer.write(result.records)
-                    labelled += result.labelled
-                    _add(stats, result.stats)
-                    if bar is not None:
-                        bar.update(1)
-            finally:
+        with contextlib.ExitStack() as stack:
+            rej = stack.enter_context(RecordWriter(rejects, REJECT_FIELDS))
+            writer = None if folder else stack.enter_context(RecordWriter(output))
+            for part, result in zip(parts, _results(client, parts, opts, drops,
+                                                    str(output.resolve()) if folder else None)):
+                part_rejects = result.rejects
                 if writer is not None:
-                    writer.__exit__(None, None, None)
-        if tmp_out is not None:
-            os.replace(tmp_out, output)
-        os.replace(tmp_rej, rejects)
+                    failed = writer.write(result.records)
+                    for rec, why in failed:  # a record the writer cannot hold is a reject, not a crash
+                        bad = unwritable(rec, why)
+                        result.stats.reject(bad)
+                        part_rejects.append(bad.as_dict())
+                    result.labelled -= len(failed)
+                rej.write(fold(part.path, part_rejects))
+                labelled += result.labelled
+                rows[part.path] += result.stats.read
+                add_stats(stats, result.stats)
+                if bar is not None:
+                    bar.update(1)
+            rej.write(fold.flush())
+            if folder:
+                _finish_folder(output, len(parts), {"read": stats.read, "labelled": labelled,
+                                                    "rejected": stats.rejected, "partitions": len(parts)})
+            mdir = Path(opts.model_dir) if opts.model_dir else DEFAULT_MODEL_DIR
+            prov = build_provenance(model_dir=mdir, meta=read_meta(mdir), inputs=inputs, rows=rows, output=output,
+                                    labelled=labelled, rejected=stats.rejected,
+                                    transcripts=Path(opts.transcripts) if opts.transcripts else None,
+                                    explain=opts.explain)
+            prov["engine"] = "dask"
+            if writer is not None:
+                writer.add_metadata({PARQUET_KEY: json.dumps(prov, ensure_ascii=False)})
+        write_json_atomic(sidecar_path(output), prov)
+    except OSError as exc:
+        raise PipelineError(f"{exc.filename or output}: cannot write ({exc.strerror or exc}); "
+                            "free space or choose another location with -o.") from exc
     finally:
         if bar is not None:
             bar.close()
-        for tmp in (tmp_out, tmp_rej):
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
-    if folder:
-        _finish_folder(output, len(parts), {"read": stats.read, "labelled": labelled, "rejected": stats.rejected,
-                                            "partitions": len(parts)})
     return LabelRun(stats, labelled, output, rejects)
 
 

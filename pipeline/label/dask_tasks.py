@@ -1,4 +1,5 @@
-"""What Dask workers run for ``label --engine dask``: list a partition's post ids, label a partition.
+"""What Dask workers run for ``label --engine dask`` (list a partition's post ids, label a partition),
+and how the client adds up their results.
 
 Plain functions of picklable arguments (a :class:`~pipeline.ingest.partitions.Part`, paths,
 options). The model is not an argument: :func:`worker_model` loads it once per worker process
@@ -12,6 +13,7 @@ first pass) in the same order, so rejects and counts are those of the local engi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -26,7 +28,9 @@ import pandas as pd
 
 from pipeline.clean.text import clean_record
 from pipeline.errors import ModelFileError, PipelineError
-from pipeline.ingest import IngestStats, Reject, chunked
+from pipeline.ingest import DuplicateRuns, IngestStats, Reject, chunked, dups_flush_one
+from pipeline.ingest import records as R
+from pipeline.ingest.normalise import normalise
 from pipeline.ingest.partitions import Part, read_part
 from pipeline.ingest.readers import frame_items
 from pipeline.ingest.transcripts import TranscriptAttacher
@@ -52,6 +56,7 @@ class Options:
     chunk_size: int = 10_000
     explain: bool = False
     top_k: int | None = None
+    date_formats: tuple[str, ...] = ()
     #: a run's transcript index is built once per worker and run (files may change between runs)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -118,29 +123,53 @@ def _checked(part: Part | pd.DataFrame, index: int, opts: Options, stats: Ingest
              attach: bool) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
     """``(position, item)`` of the part: rejects, and valid posts not dropped as duplicates.
 
+    The steps of :func:`pipeline.ingest._process` in its order (field normalisation,
+    transcripts, validation, duplicates), with one record's failure a reject of that record.
     ``position`` counts every item the reader yields, so both passes agree on it.
     """
     attacher = _attacher(opts.transcripts, opts.run_id)
-    for pos, item in enumerate(_read(part, index, opts)):
-        stats.read += 1
-        if isinstance(item, Reject):
-            stats.reject(item)
+    with R.date_formats(opts.date_formats):
+        for pos, item in enumerate(_read(part, index, opts)):
+            stats.read += 1
+            notes = R.take_notes()
+            if isinstance(item, Reject):
+                stats.reject(item)
+                yield pos, item
+                continue
+            try:
+                problem, replaced = normalise(item)
+                stats.surrogates_replaced += replaced
+                if problem is None and attacher is not None:
+                    if attach:
+                        _attach(attacher, item, stats)
+                    elif attacher.index.get(str(item.get("post_id"))):
+                        attacher(item)  # a transcript can make a record valid: the key pass must see that too
+                problem = problem or validate_post(item)
+                if problem is None and drops and pos in drops:
+                    problem = drops[pos]
+                if problem is None:
+                    stats.noted(notes + R.take_notes())
+                    if not has_text(item):
+                        stats.without_text += 1
+                        if any(kind == "no_text_column" for kind, _ in notes):
+                            stats.no_text_column += 1
+            except Exception as exc:  # noqa: BLE001 - one bad record is a reject, never the end of the run
+                problem = f"unusable record ({type(exc).__name__}: {str(exc)[:200]})"
+            if problem is not None:
+                pid = item.get("post_id")
+                rej = Reject(str(item.get("source_file")), int(item.get("source_line") or 0), problem,
+                             pid if isinstance(pid, str) else None)
+                stats.reject(rej)
+                yield pos, rej
+                continue
             yield pos, item
-            continue
-        if attacher is not None and attach:
-            _attach(attacher, item, stats)
-        problem = validate_post(item)
-        if problem is not None and attacher is not None and not attach and attacher.index.get(str(item.get("post_id"))):
-            attacher(item)  # a transcript can make a record valid: the key pass must see that too
-            problem = validate_post(item)
-        if problem is None and drops and pos in drops:
-            problem = drops[pos]
-        if problem is not None:
-            rej = Reject(item["source_file"], item["source_line"], problem, item.get("post_id"))
-            stats.reject(rej)
-            yield pos, rej
-            continue
-        yield pos, item
+
+
+def unwritable(rec: dict[str, Any], why: str) -> Reject:
+    """The reject of a labelled record the writer could not hold (as the local engine makes it)."""
+    pid = rec.get("post_id")
+    return Reject(str(rec.get("source_file")), int(rec.get("source_line") or 0), why,
+                  pid if isinstance(pid, str) else None)
 
 
 def _user_errors(fn: Any) -> Any:
@@ -180,8 +209,10 @@ def duplicates(keys: pd.DataFrame) -> pd.DataFrame:
     first = keys[~later].set_index("post_id")
     dup = keys[later]
     where = first.loc[dup["post_id"].to_numpy()]
-    reasons = [f"duplicate post_id {pid} (first seen in {f} line {ln})"
-               for pid, f, ln in zip(dup["post_id"], where["source_file"], where["source_line"])]
+    reasons = [f"duplicate post_id {pid} (first seen at "
+               f"{f'line {ln}' if f == here else f'{Path(f).name} line {ln}'})"
+               for pid, f, ln, here in zip(dup["post_id"], where["source_file"], where["source_line"],
+                                           dup["source_file"])]
     return pd.DataFrame({"part": dup["part"].to_numpy(), "pos": dup["pos"].to_numpy(), "reason": reasons})
 
 
@@ -220,35 +251,73 @@ def label_part(part: Part | pd.DataFrame, index: int, opts: Options, drops: dict
     model = worker_model(opts.model_dir, opts.model_sha256)
     result = PartResult(index)
     stats = result.stats
-    writer = None
-    if out_dir is not None:
-        result.path = str(Path(out_dir) / f"part-{index:05d}.parquet")
-        # hidden (pyarrow and pandas skip names starting with "."), unique per attempt of the task
-        tmp = Path(out_dir) / f".part-{index:05d}.{uuid.uuid4().hex}.tmp.parquet"
-        writer = RecordWriter(tmp, schema=output_schema(opts.explain))
-        writer.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        writer = None
+        if out_dir is not None:
+            result.path = str(Path(out_dir) / f"part-{index:05d}.parquet")
+            # written under a hidden temporary name and renamed into place when complete (a retried
+            # task rewrites the same file; pyarrow and pandas skip names starting with ".")
+            writer = stack.enter_context(RecordWriter(Path(result.path), schema=output_schema(opts.explain)))
         for chunk in chunked(_checked(part, index, opts, stats, drops, attach=True), opts.chunk_size):
             posts = [item for _, item in chunk if not isinstance(item, Reject)]
             result.rejects += [item.as_dict() for _, item in chunk if isinstance(item, Reject)]
-            stats.without_text += sum(not has_text(p) for p in posts)
             done, bad = _label_posts(posts, model, opts)
+            if writer is not None:
+                failed = writer.write(done)
+                bad += [unwritable(rec, why) for rec, why in failed]
+                done = done if not failed else [p for p in done if not any(p is rec for rec, _ in failed)]
+            else:
+                result.records += done
             for rej in bad:
                 stats.reject(rej)
                 result.rejects.append(rej.as_dict())
             stats.kept += len(done)
             result.labelled += len(done)
-            if writer is not None:
-                writer.write(done)
-            else:
-                result.records += done
-    except BaseException:
-        if writer is not None:
-            writer.__exit__(None, None, None)
-            tmp.unlink(missing_ok=True)
-        raise
-    if writer is not None:
-        writer.__exit__(None, None, None)
-        os.replace(tmp, result.path)
     result.rejects = [{k: r[k] for k in REJECT_FIELDS} for r in result.rejects]
     return result
+
+
+# --- on the client: a run's counts and rejects from the partitions' results, in input order ---
+
+def add_stats(total: IngestStats, part: IngestStats) -> None:
+    """Add a partition's counts to the run's (in partition order)."""
+    total.read += part.read
+    total.kept += part.kept
+    total.rejected += part.rejected
+    total.duplicates += part.duplicates
+    total.reasons.update(part.reasons)  # in partition order: ties rank as in the local run
+    total.transcripts_attached += part.transcripts_attached
+    total.without_text += part.without_text
+    total.no_text_column += part.no_text_column
+    total.columns_seen = total.columns_seen or part.columns_seen
+    total.surrogates_replaced += part.surrogates_replaced
+    total.unusable.update(part.unusable)
+    for kind, examples in part.examples.items():
+        seen = total.examples.setdefault(kind, [])
+        seen += [e for e in examples if e not in seen][:max(0, 3 - len(seen))]
+
+
+class FoldedRejects:
+    """Rejects in input order with duplicate rejects folded into runs, as the local engine writes them
+    (:class:`pipeline.ingest.DuplicateRuns`: one reject per run of consecutive duplicates of one id,
+    at most :data:`pipeline.ingest.MAX_DUPLICATE_LINES` lines per file)."""
+
+    def __init__(self) -> None:
+        self.runs = DuplicateRuns()
+        self.file: str | None = None
+
+    def __call__(self, path: str | None, rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The reject rows to write for the next partition's ``rejects`` (``path``: its input file)."""
+        out = self.flush() if path != self.file else []
+        self.file = path
+        for row in rejects:
+            if not str(row.get("reason", "")).startswith("duplicate post_id "):
+                out.append(row)
+                continue
+            done = self.runs.fold(Reject(**row))
+            if done is not None:
+                out.append(dups_flush_one(done).as_dict())
+        return out
+
+    def flush(self) -> list[dict[str, Any]]:
+        return [r.as_dict() for r in self.runs.flush()]

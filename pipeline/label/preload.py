@@ -26,11 +26,11 @@ def warm() -> None:
     The imports are this function's purpose (they run once, in the forkserver), hence lazy.
     """
     import pipeline.label.chunk  # noqa: F401  # lazy: the import is the point (scikit-learn, SciPy)
-    from pipeline.clean.language import _model  # lazy: the import is the point
+    from pipeline.clean.language import RULE, _model  # lazy: the import is the point
     from pipeline.features.preprocess import (SPACY_LANGS, config_cues, cue_automata,  # lazy: the point
                                               cue_matcher, cues_key, spacy_pipeline, sudachi_tokenizer)
 
-    _model()
+    _model(RULE.languages)  # the identifier restricted to the rule's languages, as labelling uses it
     sudachi_tokenizer()
     key = cues_key(config_cues())  # the shipped model's cue table; another model builds its own matchers
     cue_automata(key)

@@ -11,6 +11,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,9 @@ CHUNK_SIZE = 10_000
 #: Chunks queued or being labelled per worker: enough to keep workers busy, bounded memory.
 IN_FLIGHT_PER_WORKER = 2
 #: Fields a worker sets (language ID runs there too); it sends back only these, not whole records.
-WORKER_FIELDS = ("language", "scores", "labels", "explanations")
+#: Set on a post that could not be labelled (by itself): the run rejects it with this reason.
+LABEL_ERROR = "label_error"
+WORKER_FIELDS = ("language", "scores", "labels", "explanations", LABEL_ERROR)
 #: Allocations between collections of the garbage collector's youngest generation while labelling.
 #: Every post allocates a dozen containers (record, lists, chunk entries), so Python's default
 #: (700) runs a collection every few dozen posts, costing ~10% of the main process's time; the
@@ -74,14 +77,18 @@ def fewer_collections() -> Iterator[None]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_dir: Path | None) -> None:
+def _init_worker(model_dir: Path | None, thresholds: dict[str, float] | None = None) -> None:
     """Process-pool initializer: load (and verify) the model once per worker process."""
     from pipeline.model.artefact import load_model  # lazy: runs in the worker, pulls scikit-learn
+    from pipeline.model.thresholds import with_thresholds  # lazy: runs in the worker, next to load_model
 
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself (no traceback
+    # from each of them); SIGTERM keeps its default and ends a worker at once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _WORKER["model"] = load_model(model_dir)[0]
+            _WORKER["model"] = with_thresholds(load_model(model_dir)[0], thresholds)
         except Exception as exc:  # a failing initializer only yields "BrokenProcessPool": report it with a task
             _WORKER["error"] = exc
     _WORKER["warnings"] = [(w.category, str(w.message)) for w in caught]
@@ -96,16 +103,36 @@ def _label_task(chunk: list[dict[str, Any]], explain: bool,
     """
     if "error" in _WORKER:
         raise _WORKER["error"]
-    from pipeline.clean.language import ensure_languages  # lazy: runs in the worker, loads the language model
-    from pipeline.label.chunk import label_chunk  # lazy: runs in the worker, pulls scikit-learn
 
     notes = _WORKER.pop("warnings", [])
     # The parent reads with detect_lang=False: language ID is ~half of ingest time and would
     # otherwise cap the whole run at one process's speed. Same result as iter_posts's
     # ensure_language, with the language model run over the whole chunk at once.
-    ensure_languages(chunk)
-    done = label_chunk(chunk, _WORKER["model"], explain=explain, top_k=top_k)
+    done = label_isolated(chunk, _WORKER["model"], explain, top_k)
     return [{k: rec[k] for k in WORKER_FIELDS if k in rec} for rec in done], notes
+
+
+def label_isolated(posts: list[dict[str, Any]], model: Any, explain: bool,
+                   top_k: int | None) -> list[dict[str, Any]]:
+    """Detect languages and label ``posts``; when the chunk fails, label post by post and mark the
+    posts that fail alone with ``label_error`` (the caller rejects them) instead of failing the run."""
+    from pipeline.clean.language import ensure_languages  # lazy: loads the language model
+    from pipeline.label.chunk import label_chunk  # lazy: pulls scikit-learn
+
+    try:
+        return label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+    except (OSError, MemoryError):  # the machine's fault (disk, memory), not a post's: stop the run
+        raise
+    except Exception as exc:  # noqa: BLE001 - find the post(s) at fault; the others are labelled
+        log.warning("labelling a chunk failed (%s: %s); labelling its posts one by one", type(exc).__name__, exc)
+    for rec in posts:
+        try:
+            label_chunk(ensure_languages([rec]), model, explain=explain, top_k=top_k)
+        except (OSError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad post is a reject, never the end of the run
+            rec[LABEL_ERROR] = f"cannot label this post ({type(exc).__name__}: {str(exc)[:200]})"
+    return posts
 
 
 def mp_context() -> Any:
@@ -134,7 +161,8 @@ def _drain(queue: deque[Any]) -> Iterator[Any]:
 
 
 def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_dir: Path | None, workers: int,
-              explain: bool, top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+              explain: bool, top_k: int | None,
+              thresholds: dict[str, float] | None = None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
     """Label ``(items, posts)`` chunks in ``workers`` processes; yield them labelled, in input order.
 
     At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are read ahead, queued or in work at any time.
@@ -143,7 +171,7 @@ def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], mod
     ctx = mp_context()
     # Read the first chunks while the forkserver preloads: creating the pool waits for it.
     read_ahead = deque(islice(chunks, limit))
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir,))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir, thresholds))
     pending: deque[tuple[list[Any], list[dict[str, Any]], Future]] = deque()
     seen_warnings: set[tuple[type, str]] = set()
 
@@ -167,8 +195,26 @@ def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], mod
             pending.append((items, posts, pool.submit(_label_task, posts, explain, top_k)))
         while pending:
             yield finish()
+    except BaseException:
+        _stop_now(pool)  # interrupted or failed: do not wait for chunks nobody will write
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (their chunks are discarded) and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        try:
+            proc.terminate()
+        except (OSError, AttributeError):
+            pass
+    for proc in procs:
+        try:
+            proc.join(5)
+        except (OSError, AssertionError):
+            pass
 
 
 #: Inputs of at least this many bytes (or compressed) start the workers' server before the
@@ -194,8 +240,5 @@ def likely_several_chunks(inputs: Sequence[Path]) -> bool:
 def label_in_process(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model: Any, explain: bool,
                 top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
     """Detect the languages of ``(items, posts)`` chunks and label them, in this process."""
-    from pipeline.clean.language import ensure_languages  # lazy: loads the language model
-    from pipeline.label.chunk import label_chunk  # lazy: pulls scikit-learn
-
     for items, posts in chunks:
-        yield items, label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
+        yield items, label_isolated(posts, model, explain, top_k)

@@ -190,8 +190,9 @@ def save_model(model: Any, out_dir: Path, meta: dict[str, Any]) -> dict[str, Any
     out_dir.mkdir(parents=True, exist_ok=True)
     state, arrays = model_state(model)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays, **{_STATE_KEY: np.frombuffer(
-        json.dumps(state, ensure_ascii=False, sort_keys=True).encode("utf-8"), dtype=np.uint8)})
+    arrays[_STATE_KEY] = np.frombuffer(json.dumps(state, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+                                       dtype=np.uint8)
+    np.savez_compressed(buf, allow_pickle=False, **arrays)
     path = out_dir / MODEL_FILE
     _atomic_bytes(path, buf.getvalue())
     full = {

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import CONFIG_DIR, read_toml
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError
 from pipeline.features.preprocess import JAPANESE_TOKENIZERS
 from pipeline.model.estimator import StrategyClassifier
 
@@ -20,14 +20,16 @@ def load_config(path: Path | None) -> dict[str, Any]:
     valid = StrategyClassifier().get_params()
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise PipelineError(f"{path}: unknown classifier option(s) {', '.join(unknown)}; valid: {', '.join(valid)}.")
+        raise ConfigError(where=path, problem="unknown [classifier] option(s)", seen=unknown, valid=", ".join(valid),
+                          todo="Fix the option names in the training config")
     japanese = params.get("japanese_tokenizer", "sudachi")
     if japanese not in JAPANESE_TOKENIZERS:
-        raise PipelineError(f"{path}: japanese_tokenizer must be one of {', '.join(map(repr, JAPANESE_TOKENIZERS))}; "
-                            f"got {japanese!r}.")
+        raise ConfigError(where=path, problem="invalid japanese_tokenizer", seen=japanese,
+                          valid=", ".join(map(repr, JAPANESE_TOKENIZERS)), todo="Fix [classifier] japanese_tokenizer")
     return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
 
 
 def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg["classifier"].items()}  # TOML arrays
+    params: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v  # TOML arrays
+                              for k, v in cfg["classifier"].items()}
     return StrategyClassifier(**params, random_state=cfg["seed"])

@@ -27,6 +27,7 @@ from scipy import sparse as sp
 from scipy.special import expit
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
 from pipeline.features.preprocess import PostPreprocessor, token_text
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
@@ -148,7 +149,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     def _prep(self) -> PostPreprocessor:
         return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues)
 
-    def _build(self) -> Pipeline:
+    def _build(self, empty: frozenset[str] = frozenset()) -> Pipeline:
+        """The training pipeline; blocks whose input column is empty in every post (``empty``) are left
+        out, since a vectoriser with nothing to learn makes a 0-column block ColumnTransformer refuses."""
         transformers = [
             ("words", TokenNgramTfidf((1, 2), max_features=self.max_word_features, token_text=token_text), "words"),
             ("transcript", TokenNgramTfidf((1, 1), max_features=20000, token_text=token_text), "transcript_words"),
@@ -160,6 +163,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         if self.use_chars:
             transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
                                                          max_features=self.max_char_features), "chars"))
+        transformers = [t for t in transformers if t[0] not in empty]
         base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
         model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds,
                                        ensemble=self.calibration_ensemble) \
@@ -170,43 +174,58 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             ("model", OneVsRestClassifier(model)),
         ])
 
-    def fit(self, X: Any, y: Any) -> "StrategyClassifier":
+    def fit(self, X: Any, y: Any, progress: Any = None) -> "StrategyClassifier":
         """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix).
 
         Everything a prediction depends on (labels, cue table, vocabularies, lemma table,
         coefficients, thresholds) is copied into the fitted estimator: no file is read later.
+        ``progress(1)`` is called after each of the :meth:`fit_steps` steps (for a progress bar).
         """
+        step = progress or (lambda n: None)
         self.classes_ = np.array(self.labels if self.labels is not None else config_labels(), dtype=object)
         X = list(X) if not hasattr(X, "iloc") else X
         Y = to_indicator(y, tuple(self.classes_))
         if Y.shape != (len(X), len(self.classes_)):
-            raise ValueError(f"y must have one row per post and {len(self.classes_)} label columns. "
-                             f"Got shape {Y.shape} instead.")
+            raise TrainingDataError(where="training data", problem=f"labels of shape {Y.shape} for {len(X)} posts",
+                                    valid=f"one row per post and {len(self.classes_)} label columns",
+                                    todo="Pass one label list (or indicator row) per post")
+        need = max(2, self.calibration_folds)
         for j, name in enumerate(self.classes_):
-            if Y[:, j].sum() < max(2, self.calibration_folds):
-                raise ValueError(f"label {name!r} has {int(Y[:, j].sum())} positive posts; "
-                                 f"need at least {max(2, self.calibration_folds)} to train")
+            if Y[:, j].sum() < need:
+                raise TrainingDataError(where="training data", problem=f"label {name!r} has too few positive posts",
+                                        seen=int(Y[:, j].sum()), valid=f"at least {need}",
+                                        todo=f"Annotate more posts with {name}")
         # Pre-compute features input once: tokenisation is the costly step.
         prep = self._prep().fit(X)
         prepped = prep.transform(X)
+        empty = frozenset(name for name, col in (("transcript", "transcript_words"), ("words", "words"),
+                                                 ("lemmas", "words"), ("chars", "chars"))
+                          if not any(len(v) for v in prepped[col]))
+        step(1)
         self.cv_probabilities_ = None
         if self.threshold_folds >= 2:
             oof = np.zeros(Y.shape, dtype=float)
             folds = KFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
             for train, test in folds.split(prepped):
-                pipe = self._build()
+                pipe = self._build(empty)
                 pipe.steps[0] = ("prep", "passthrough")
                 pipe.fit(prepped.iloc[train], Y[train])
                 oof[test] = pipe.predict_proba(prepped.iloc[test])
+                step(1)
             self.cv_probabilities_ = oof
             self.thresholds_ = best_thresholds(Y, oof)
         else:
             self.thresholds_ = np.full(len(self.classes_), 0.5)
-        pipe = self._build()
+        pipe = self._build(empty)
         pipe.steps[0] = ("prep", "passthrough")
         pipe.fit(prepped, Y)
         self._keep_fitted(prep, pipe)
+        step(1)
         return self
+
+    def fit_steps(self) -> int:
+        """Steps :meth:`fit` reports: features, each threshold-tuning fold, the final fit."""
+        return 2 + (self.threshold_folds if self.threshold_folds >= 2 else 0)
 
     def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
         """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""

@@ -254,7 +254,7 @@ class DiplomacyStrategy(Pipe):
         """
         if "model" in exclude:
             return
-        path = ensure_path(path)
+        path = Path(ensure_path(path))
         meta = self.meta
         name = model_file(path, meta).name
         if self._files is None and self._source is not None and path.resolve() == self._source.resolve():

@@ -21,15 +21,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.report.estimate import ScoreHistograms, estimate_table
+from pipeline.report.examples import ExampleCollector
+from pipeline.report.privacy import Pseudonymiser
 from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, UNKNOWN, Registry, actor_info, actor_key, load_registry
 from pipeline.report.tables import METRICS, BoundedCounter, build_tables, sum_columns, wilson_interval
-from pipeline.schema import labels
+from pipeline.schema import fold_tag, labels
 
 __all__ = ["ACTOR_TYPES", "METRICS", "NO_ACTOR", "UNKNOWN", "Aggregator", "aggregate_frame", "aggregate_records",
            "load_registry", "wilson_interval"]
 log = logging.getLogger(__name__)
 _SEP = re.compile(r"[,;|]")
 _CONSOLIDATE_ROWS = 200_000
+#: Group levels of the share-estimate table (``estimates``), in display order.
+ESTIMATE_LEVELS = ("all", "actor_type", "actor", "country", "language", "month")
+NO_COUNTRY, NO_LANGUAGE, NO_MONTH = "(unknown)", "und", "(undated)"
 
 
 def _missing(value: Any) -> bool:
@@ -114,9 +120,17 @@ class Aggregator:
         Canonical handle → ``{"name", "type", "country"}`` (see :func:`load_registry`).
     top_hashtags : int
         Hashtags kept per group and strategy in the ``hashtags`` table.
+    examples : ExampleCollector, optional
+        Keeps example posts per strategy (see :mod:`pipeline.report.examples`).
+    pseudonymiser : Pseudonymiser, optional
+        Replaces private handles before anything is stored (every table then carries pseudonyms).
+    on_chunk : callable, optional
+        Called per chunk with ``(records, columns)`` (the per-post values the report derived) so
+        that a posts table can be streamed out (:mod:`pipeline.report.posts`).
     """
 
-    def __init__(self, registry: Registry, *, top_hashtags: int = 10) -> None:
+    def __init__(self, registry: Registry, *, top_hashtags: int = 10, examples: ExampleCollector | None = None,
+                 pseudonymiser: Pseudonymiser | None = None, on_chunk: Any = None) -> None:
         self.registry = {actor_key(k): dict(v) for k, v in registry.items()}
         self.top_hashtags = top_hashtags
         self.labels = labels()
@@ -129,6 +143,11 @@ class Aggregator:
                          "all": BoundedCounter(100_000)}
         self._parts: list[pd.DataFrame] = []
         self._pending = 0
+        self.hist = ScoreHistograms(self.labels)
+        self.examples = examples
+        self.pseudo = pseudonymiser
+        self.on_chunk = on_chunk
+        self.no_actor = 0
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Add one chunk of labelled records (dicts as written by ``label``)."""
@@ -141,11 +160,15 @@ class Aggregator:
         S = np.empty((n, len(names)))
         V = np.zeros((n, len(METRICS)), dtype=np.int64)
         K = np.zeros((n, len(METRICS)), dtype=bool)
-        actors, months = [], []
+        actors, months, raw = [], [], []
         for i, rec in enumerate(recs):
             actor = actor_key(rec.get("actor"))
+            raw.append(actor)
+            if self.pseudo is not None and self.pseudo.is_private(actor):
+                actor = self.pseudo.handle(actor)  # a private account's name in the data is dropped with it
             actors.append(actor)
-            if actor not in self.registry and actor not in self.names_in_data and rec.get("actor_name"):
+            if actor not in self.registry and actor not in self.names_in_data and rec.get("actor_name") \
+                    and not actor.startswith("user_"):
                 self.names_in_data[actor] = str(rec["actor_name"])
             month = _month(rec.get("created_at"))
             months.append(month or "")
@@ -165,6 +188,7 @@ class Aggregator:
             if Y[i].any():
                 self._count_hashtags(actor, rec.get("hashtags"), [names[j] for j in np.flatnonzero(Y[i])])
         self.total += n
+        self._estimate_inputs(recs, Y, S, actors, raw, months)
         self._parts.append(self._sums(Y, S, V, K, actors, months))
         self._pending += len(self._parts[-1])
         if self._pending > _CONSOLIDATE_ROWS:
@@ -173,11 +197,17 @@ class Aggregator:
     def merge(self, other: "Aggregator") -> None:
         """Add the sums of ``other``, an aggregator of the next part of the same input.
 
-        Sums, counts and hashtag counters add up; an actor's name seen in the data is the one
-        seen first, so merging the parts' aggregators in input order gives the tables of one
-        aggregator fed the whole input (intervals and shares are computed from the combined sums).
+        Sums, counts, score histograms and hashtag counters add up; an actor's name seen in the
+        data is the one seen first, so merging the parts' aggregators in input order gives the
+        tables of one aggregator fed the whole input (intervals, shares and estimates are computed
+        from the combined sums). Example posts are not merged: aggregators with an example
+        collector cannot be merged.
         """
+        if self.examples is not None or other.examples is not None:
+            raise ValueError("aggregators that collect example posts cannot be merged")
         self.total += other.total
+        self.no_actor += other.no_actor
+        self.hist.merge(other.hist)
         self.issues.update(other.issues)
         self.unknown_labels.update(other.unknown_labels)
         for actor, name in other.names_in_data.items():
@@ -189,8 +219,25 @@ class Aggregator:
         if self._pending > _CONSOLIDATE_ROWS:
             self._consolidate()
 
+    def _estimate_inputs(self, recs: list[Mapping[str, Any]], Y: np.ndarray, S: np.ndarray, actors: list[str],
+                         raw: list[str], months: list[str]) -> None:
+        """Feed the score histograms, the example collector and the posts stream for one chunk."""
+        info = [actor_info(self.registry, a) for a in raw]
+        types = [i["type"] for i in info]
+        countries = [i["country"] or NO_COUNTRY for i in info]
+        langs = [str(r.get("language") or NO_LANGUAGE) for r in recs]
+        self.no_actor += sum(a == NO_ACTOR for a in actors)
+        for level, groups in (("all", ["all"] * len(recs)), ("actor_type", types), ("actor", actors),
+                              ("country", countries), ("language", langs),
+                              ("month", [m or NO_MONTH for m in months])):
+            self.hist.add(level, groups, S, Y)
+        if self.examples is not None:
+            self.examples.add(recs, S, raw, types)
+        if self.on_chunk is not None:
+            self.on_chunk(recs, {"actor": actors, "actor_type": types, "country": countries, "Y": Y, "S": S})
+
     def _count_hashtags(self, actor: str, value: Any, strategies: list[str]) -> None:
-        tags = {t.strip().lstrip("#").strip().lower() for t in _names(value)} - {""}
+        tags = {fold_tag(t.strip().lstrip("#").strip()) for t in _names(value)} - {""}
         atype = actor_info(self.registry, actor)["type"]
         for strategy in strategies:
             self.hashtags["actor"].update((actor, strategy, t) for t in tags)
@@ -238,6 +285,9 @@ class Aggregator:
         if self.issues["bad_date"]:
             notes.append(f"{self.issues['bad_date']} posts have an unreadable created_at date "
                          "(counted everywhere except the monthly time series)")
+        if self.no_actor:
+            notes.append(f"{self.no_actor} of {self.total} posts have no actor handle: they are shown as their own "
+                         f"row '{NO_ACTOR}' and left out of the actor and actor-type rankings and charts")
         if self.unknown_labels:
             seen = ", ".join(f"{k!r} ({v})" for k, v in self.unknown_labels.most_common(5))
             notes.append(f"labels not in configs/labels.toml were ignored: {seen}")
@@ -245,22 +295,41 @@ class Aggregator:
             notes.append("hashtag counts are approximate: rare hashtags were dropped to bound memory")
         return notes
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The report tables: actors, actor_types, overall, timeseries, cooccurrence, hashtags, unknown_actors."""
-        return build_tables(self._consolidate(), self.registry, self.labels, hashtags=self.hashtags,
-                            top_hashtags=self.top_hashtags, names_in_data=self.names_in_data)
+    def tables(self, *, priors: Mapping[str, float] | None = None,
+               thresholds: Mapping[str, float] | None = None, n_boot: int = 200) -> dict[str, pd.DataFrame]:
+        """The report tables: actors, actor_types, overall, timeseries, cooccurrence, hashtags, unknown_actors,
+        estimates (three share estimates per level and group) and examples (when collected).
+
+        ``priors`` (training prevalence per label) enable the prior-shift-adjusted estimate;
+        ``thresholds`` the threshold-sensitivity columns.
+        """
+        out = build_tables(self._consolidate(), self.registry, self.labels, hashtags=self.hashtags,
+                           top_hashtags=self.top_hashtags, names_in_data=self.names_in_data)
+        est = [estimate_table(self.hist, level, priors=priors, thresholds=thresholds, n_boot=n_boot)
+               for level in ESTIMATE_LEVELS]
+        est = [e for e in est if len(e)]
+        out["estimates"] = pd.concat(est, ignore_index=True) if est else pd.DataFrame(
+            columns=["level", "group", "strategy", "posts"])
+        if self.examples is not None:
+            out["examples"] = self.examples.table()
+        return out
 
 
 def aggregate_records(chunks: Iterable[Iterable[Mapping[str, Any]]], registry: Registry | None = None, *,
-                      top_hashtags: int = 10) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Aggregate chunks of labelled records; returns (tables, data-quality notes)."""
-    agg = Aggregator(load_registry() if registry is None else registry, top_hashtags=top_hashtags)
+                      top_hashtags: int = 10, priors: Mapping[str, float] | None = None,
+                      thresholds: Mapping[str, float] | None = None, n_boot: int = 200, **options: Any,
+                      ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Aggregate chunks of labelled records; returns (tables, data-quality notes).
+
+    ``options`` go to :class:`Aggregator` (``examples``, ``pseudonymiser``, ``on_chunk``).
+    """
+    agg = Aggregator(load_registry() if registry is None else registry, top_hashtags=top_hashtags, **options)
     for chunk in chunks:
         agg.add(chunk)
     notes = agg.notes()
     for note in notes:
         log.warning(note)
-    return agg.tables(), notes
+    return agg.tables(priors=priors, thresholds=thresholds, n_boot=n_boot), notes
 
 
 def aggregate_frame(df: pd.DataFrame, registry: Registry | None = None, *, chunk_size: int = 10_000,

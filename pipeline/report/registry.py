@@ -7,6 +7,7 @@ because TikTok treats ``@BBCNews`` and ``bbcnews`` as the same account.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -15,6 +16,7 @@ from typing import Any
 
 from pipeline.config import read_toml
 from pipeline.errors import InputFileError
+from pipeline.io.sources import open_text
 from pipeline.config import CONFIG_DIR
 
 UNKNOWN = "unknown"
@@ -42,39 +44,74 @@ def actor_key(value: Any) -> str:
     return key or NO_ACTOR
 
 
-def _entry(path: Path, handle: str, entry: Any) -> dict[str, str]:
+def _entry(handle: str, entry: Any) -> tuple[dict[str, str] | None, list[str]]:
+    """``(entry, [])`` for a valid registry entry, else ``(None, problems)`` (every problem of the entry)."""
     if not isinstance(entry, dict):
-        raise InputFileError(path, f"actor {handle!r} must be a table; got {entry!r}",
-                             f"Write each actor as a table, e.g.\n{_EXAMPLE}")
+        return None, [f"actor {handle!r} must be a table (name, type, country); got {entry!r}"]
+    problems = []
     extra = sorted(set(entry) - set(ENTRY_KEYS))
     if extra:
-        raise InputFileError(path, f"actor {handle!r} has unknown key(s) {', '.join(extra)}",
-                             f"Valid keys: {', '.join(ENTRY_KEYS)}.")
-    atype = _TYPES_BY_LOWER.get(str(entry.get("type", UNKNOWN)).strip().lower())
+        problems.append(f"actor {handle!r} has unknown key(s) {', '.join(extra)} (Valid keys: {', '.join(ENTRY_KEYS)})")
+    atype = _TYPES_BY_LOWER.get(str(entry.get("type") or UNKNOWN).strip().lower())
     if atype is None:
-        raise InputFileError(path, f"actor {handle!r} has unknown type {entry.get('type')!r}",
-                             f"Use one of: {', '.join(ACTOR_TYPES)}.")
-    country = str(entry.get("country", "")).strip().upper()
+        problems.append(f"actor {handle!r} has unknown type {entry.get('type')!r}")
+    country = str(entry.get("country") or "").strip().upper()
     if country and not _COUNTRY.match(country):
-        raise InputFileError(path, f"actor {handle!r} has country {entry.get('country')!r}",
-                             "Use a two-letter ISO 3166-1 code such as 'JP', or leave it empty.")
-    return {"name": str(entry.get("name") or handle).strip(), "type": atype, "country": country}
+        problems.append(f"actor {handle!r} has country {entry.get('country')!r} (use a two-letter ISO code such as "
+                        "'JP', or leave it empty)")
+    if problems:
+        return None, problems
+    return {"name": str(entry.get("name") or handle).strip(), "type": atype, "country": country}, []
+
+
+#: Column names a CSV registry may use for the handle.
+_HANDLE_COLUMNS = ("handle", "actor", "username", "author")
+
+
+def _csv_entries(path: Path) -> list[tuple[str, str, Any]]:
+    """``(where, handle, entry)`` per row of a CSV registry (``handle,name,type,country``)."""
+    with open_text(path) as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
+    header = list(rows[0]) if rows else []
+    col = next((c for c in _HANDLE_COLUMNS if c in header), None)
+    if col is None:
+        raise InputFileError(path, f"no handle column (columns: {', '.join(header) or 'none'})",
+                             "Use the columns handle,name,type,country, one actor per row.")
+    # empty extra columns (a spreadsheet's notes column left blank) are fine; filled ones are reported
+    return [(f"line {i}", r.get(col) or "", {k: v for k, v in r.items() if k != col and (k in ENTRY_KEYS or v)})
+            for i, r in enumerate(rows, start=2)]
 
 
 def read_registry(path: Path) -> Registry:
-    """Read one registry TOML file; raises :class:`InputFileError` naming the file and the bad entry."""
+    """Read one registry file (TOML ``[actors."handle"]`` tables, or CSV ``handle,name,type,country``).
+
+    Raises :class:`InputFileError` listing every bad entry at once, each with its handle (and line in a CSV).
+    """
     path = Path(path)
-    cfg = read_toml(path, what="actor registry", option="--actors")
-    actors = cfg.get("actors")
-    if not isinstance(actors, dict):
-        raise InputFileError(path, "no [actors] entries found",
-                             f"Write one table per handle, e.g.\n{_EXAMPLE}")
+    if path.suffix.lower() in (".csv", ".tsv"):
+        entries = _csv_entries(path)
+    else:
+        cfg = read_toml(path, what="actor registry", option="--actors")
+        actors = cfg.get("actors")
+        if not isinstance(actors, dict):
+            raise InputFileError(path, "no [actors] entries found",
+                                 f"Write one table per handle, e.g.\n{_EXAMPLE}")
+        entries = [("", handle, entry) for handle, entry in actors.items()]
     registry: Registry = {}
-    for handle, entry in actors.items():
+    problems: list[str] = []
+    for where, handle, entry in entries:
         key = actor_key(handle)
         if key == NO_ACTOR:
-            raise InputFileError(path, "an actor entry has an empty handle", "Give every entry a handle.")
-        registry[key] = _entry(path, handle, entry)
+            problems.append(f"{where + ': ' if where else ''}an actor entry has an empty handle")
+            continue
+        value, found = _entry(handle, entry)
+        problems += [f"{where}: {p}" if where else p for p in found]
+        if value is not None:
+            registry[key] = value
+    if problems:
+        raise InputFileError(path, f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the actor registry: "
+                                   + "; ".join(problems),
+                             f"Fix them all and re-run. Use one of: {', '.join(ACTOR_TYPES)} as type.")
     return registry
 
 
@@ -87,15 +124,23 @@ def load_registry(extra: Path | None = None) -> Registry:
 
 
 def actor_info(registry: Registry, actor: str) -> dict[str, str]:
-    """Registry entry of ``actor``; unregistered handles get type ``unknown`` and empty name/country."""
+    """Registry entry of ``actor``; unregistered handles get type ``unknown`` and empty name/country.
+
+    Posts without a handle get the type ``(no actor)``: they are not an actor, and folding them
+    into ``unknown`` made ad-library rows without a handle read as an actor type's strategy mix.
+    """
+    if actor == NO_ACTOR:
+        return {"name": "", "type": NO_ACTOR, "country": ""}
     return registry.get(actor) or {"name": "", "type": UNKNOWN, "country": ""}
 
 
-def actor_template(unknown: list[tuple[str, int]], limit: int = 500) -> str:
+def actor_template(unknown: list[tuple[str, int]], limit: int = 500, names: dict[str, str] | None = None) -> str:
     """A registry TOML with one entry per unregistered handle, to fill in and pass with ``--actors``.
 
     ``unknown`` is (handle, posts) with the most posts first; only the first ``limit`` are written.
+    ``names`` (handle → display name seen in the data, e.g. the export's nickname) pre-fill ``name``.
     """
+    names = names or {}
     lines = ["# Handles of this report that are not in the actor registry, most posts first.",
              "# Fill in name/type/country for public accounts (leave private individuals out),",
              "# then re-run: tiktok-diplomacy report LABELLED -o DIR --actors THIS_FILE",
@@ -105,5 +150,6 @@ def actor_template(unknown: list[tuple[str, int]], limit: int = 500) -> str:
     for handle, posts in unknown[:limit]:
         # JSON string escapes are valid TOML basic-string escapes, so any handle stays one safe key
         lines += ["", f"# posts: {posts}", f"[actors.{json.dumps(handle, ensure_ascii=False)}]",
-                  'name = ""', 'type = "unknown"', 'country = ""']
+                  f"name = {json.dumps(str(names.get(handle) or ''), ensure_ascii=False)}",
+                  'type = "unknown"', 'country = ""']
     return "\n".join(lines) + "\n"

@@ -1,52 +1,58 @@
-"""The ``report`` stage: labelled posts → per-actor tables, an HTML report and a Markdown summary.
+"""The ``report`` stage: labelled posts → per-group share estimates, tables, an HTML report and a Markdown summary.
 
 Output directory layout::
 
-    <table>.csv / .parquet / .json   actors, actor_types, overall, timeseries, cooccurrence,
-                                     hashtags, unknown_actors
+    <table>.csv / .parquet / .json   overall, actor_types, actors, estimates, timeseries, cooccurrence,
+                                     hashtags, unknown_actors, examples (Stata-safe column names)
+    posts.csv / .parquet             one row per post: ids as text, UTC timestamps, 0/1 per strategy
+    report.xlsx                      every table as a sheet (with --format xlsx)
+    codebook.md / codebook.csv       every column of every table: name, long name, type, meaning
     report.html                      self-contained (inline CSS, charts as base64 PNGs)
     summary.md                       Markdown summary linking charts/*.png
-    report.json                      format version, input, counts, notes, table list
+    report.json                      format version, input, provenance, counts, notes, table list
     actors_template.toml             registry entries to fill in for handles not in the registry
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.report.aggregate import aggregate_records
 from pipeline.errors import PipelineError
-from pipeline.report.sections import sections
+from pipeline.io.atomic import staged_dir
+from pipeline.io.progress import bar as progress_bar
+from pipeline.io.sources import bytes_read
+from pipeline.io.writers import read_records
+from pipeline.label.provenance import read_provenance, write_json_atomic
+from pipeline.report.aggregate import aggregate_records
 from pipeline.report.charts import charts as draw_charts
+from pipeline.report.codebook import check_names, codebook, codebook_md
+from pipeline.report.estimate import choose_headline
+from pipeline.report.examples import ExampleCollector
+from pipeline.report.exports import DEFAULT_FORMATS, FORMATS, XLSX_NAME, Workbook, atomic_path, write_csv, write_tables
 from pipeline.report.html import render_html
 from pipeline.report.markdown import render_md
+from pipeline.report.model_info import how_to_read, model_line, priors, provenance_sections
+from pipeline.report.posts import PostsWriter
+from pipeline.report.privacy import Pseudonymiser, public_accounts
 from pipeline.report.registry import Registry, actor_template, load_registry
+from pipeline.report.sections import (engagement_section, example_sections, level_sections, mix_section,
+                                      other_sections, overall_sections, plural)
 from pipeline.report.tables import METRICS
 from pipeline.schema import labels
-from pipeline.io.writers import read_records, safe_cell
 
 log = logging.getLogger(__name__)
-REPORT_FORMAT = "tiktok-diplomacy-report/1"
-TABLE_FORMATS = ("csv", "parquet", "json")
-METHOD = (
-    "Strategy labels are the classifier's predictions, not hand annotations: shares inherit its errors.",
-    "Share of posts = posts with the strategy ÷ all posts of the actor or actor type. A post can carry "
-    "several strategies, so shares need not add up to 100%.",
-    "95% intervals are Wilson score intervals: they reflect how few posts there are, not classifier error.",
-    "Engagement-weighted share = sum of views (likes, shares) over posts with the strategy ÷ the sum over "
-    "all posts where that metric is known; posts without the metric are left out, not counted as zero.",
-    "Handles are grouped case-insensitively. Actor types come from configs/actors.toml (plus --actors); "
-    "handles not listed there count as 'unknown'.",
-)
+REPORT_FORMAT = "tiktok-diplomacy-report/2"
+TABLE_ORDER = ("overall", "actor_types", "actors", "estimates", "timeseries", "cooccurrence", "hashtags",
+               "unknown_actors", "examples")
 
 
 @dataclass
@@ -61,68 +67,95 @@ class ReportRun:
     written: dict[str, Path] = field(default_factory=dict)
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """CSV with spreadsheet formulas neutralised in every text cell."""
-    df.map(safe_cell).to_csv(path, index=False)
-
-
-def write_tables(tables: dict[str, pd.DataFrame], out_dir: Path,
-                 formats: tuple[str, ...] = TABLE_FORMATS) -> dict[str, Path]:
-    """Each table as ``<name>.csv`` (formula-safe), ``.parquet`` and ``.json`` (records); returns the paths."""
-    written = {}
-    for name, df in tables.items():
-        if "csv" in formats:
-            write_csv(df, written.setdefault(f"{name}.csv", out_dir / f"{name}.csv"))
-        if "parquet" in formats:
-            df.to_parquet(written.setdefault(f"{name}.parquet", out_dir / f"{name}.parquet"), index=False)
-        if "json" in formats:
-            df.to_json(written.setdefault(f"{name}.json", out_dir / f"{name}.json"), orient="records",
-                       force_ascii=False)
-    return written
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
 
 
 def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str = "DataFrame",
-                 notes: list[str] | None = None, chart_actors: int = 20, top_actors: int = 50) -> ReportRun:
-    """Write tables, charts, ``report.html``, ``summary.md`` and ``report.json`` for aggregated ``tables``.
+                 notes: list[str] | None = None, chart_actors: int = 20, top_actors: int = 50,
+                 provenance: dict[str, Any] | None = None, formats: Sequence[str] = DEFAULT_FORMATS,
+                 bom: bool = False, examples: int = 3, pseudonymised: bool = False,
+                 posts: PostsWriter | None = None, workbook: Workbook | None = None) -> ReportRun:
+    """Write tables, codebook, charts, ``report.html``, ``summary.md`` and ``report.json`` for ``tables``.
 
     Use with :func:`pipeline.report.aggregate.aggregate_frame` to report on a DataFrame from Python.
     """
     out_dir = Path(out_dir)
     (out_dir / "charts").mkdir(parents=True, exist_ok=True)
     names, notes = labels(), list(notes or [])
-    written = write_tables(tables, out_dir)
+    tables = {k: tables[k] for k in TABLE_ORDER if k in tables}
+    check_names(tables, names)
+    if workbook is None and "xlsx" in formats:
+        workbook = Workbook(out_dir / XLSX_NAME)
+    written = write_tables(tables, out_dir, names, formats=formats, bom=bom, workbook=workbook)
+    book_tables = dict(tables)
+    if posts is not None:
+        book_tables["posts"] = posts.frame([], {"actor": [], "actor_type": [], "country": [],
+                                                "Y": np.zeros((0, len(names)), bool), "S": np.zeros((0, len(names)))})
+    book = codebook(book_tables, names)
+    write_csv(book, written.setdefault("codebook.csv", out_dir / "codebook.csv"), bom=bom)
+    written["codebook.md"] = _write_text(out_dir / "codebook.md", codebook_md(book, names))
+    if workbook is not None:
+        workbook.add_frame("codebook", book)
+        written[XLSX_NAME] = workbook.save()
     unknown = tables["unknown_actors"]
-    template = written["actors_template.toml"] = out_dir / "actors_template.toml"
-    template.write_text(actor_template(list(zip(unknown["actor"], unknown["posts"].astype(int)))), encoding="utf-8")
-    pngs = draw_charts(tables, names, top_actors=chart_actors)
+    if not pseudonymised:
+        in_data = dict(zip(unknown["actor"], unknown["name_in_data"])) if "name_in_data" in unknown else {}
+        written["actors_template.toml"] = _write_text(out_dir / "actors_template.toml", actor_template(
+            list(zip(unknown["actor"], unknown["posts"].astype(int))), names=in_data))
+    headline, why = choose_headline(tables["estimates"])
+    has_prior = bool(len(tables["estimates"])) and tables["estimates"]["adjusted"].notna().any()
+    pngs = draw_charts(tables, names, top_actors=chart_actors, adjusted=has_prior, headline=headline)
     for name, (_, png) in pngs.items():
         path = written[f"charts/{name}.png"] = out_dir / "charts" / f"{name}.png"
         path.write_bytes(png)
     overall, actors = tables["overall"].iloc[0], tables["actors"]
-    span = f"{overall['first_month']} to {overall['last_month']}" if overall["first_month"] else "no dated posts"
+    n_actors = int((actors["rank"].notna()).sum()) if "rank" in actors else len(actors)
+    n_types = int(tables["actor_types"]["rank"].notna().sum()) if "rank" in tables["actor_types"] else 0
+    span = f"months {overall['first_month']} to {overall['last_month']}" if overall["first_month"] else \
+        "no post has a date"
     summary = [f"Input: {source}",
-               f"{int(overall['posts']):,} posts from {len(actors):,} actors in "
-               f"{len(tables['actor_types']):,} actor types; months {span}",
-               f"{len(tables['unknown_actors']):,} handles not in the actor registry",
+               f"{plural(int(overall['posts']), 'post')} from {plural(n_actors, 'actor')} in "
+               f"{plural(n_types, 'actor type')}; {span}",
+               model_line(provenance),
+               f"{plural(len(unknown), 'handle')} not in the actor registry"
+               + ("; private handles pseudonymised (user_…)" if pseudonymised else ""),
                f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by tiktok-diplomacy {__version__}"]
-    files = sorted(written) + ["report.html", "summary.md", "report.json"]
+    streamed = [p.name for p in posts.final.values()] if posts is not None else []  # written while aggregating
+    files = sorted(set(written) | set(streamed)) + ["report.html", "summary.md", "report.json"]
     title = "TikTok diplomacy strategies per actor"
-    kw = dict(title=title, summary=summary, notes=notes, method=METHOD, files=files)
-    html = render_html(sections(tables, names, top_actors=top_actors), pngs, **kw)
-    written["report.html"] = out_dir / "report.html"
-    written["report.html"].write_text(html, encoding="utf-8")
-    md = render_md(sections(tables, names, top_actors=min(top_actors, 20)),
-                   {name: f"charts/{name}.png" for name in pngs}, **kw)
-    written["summary.md"] = out_dir / "summary.md"
-    written["summary.md"].write_text(md, encoding="utf-8")
+
+    def build(top: int) -> list[Any]:
+        return (overall_sections(tables, names, headline) + provenance_sections(provenance, names)
+                + level_sections(tables, names, top=top, headline=headline) + [mix_section(tables, names)]
+                + example_sections(tables, names, examples) + [engagement_section(tables, names)]
+                + other_sections(tables, names, top_actors=top, top_hashtags=5))
+
+    kw = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
+    written["report.html"] = _write_text(out_dir / "report.html", render_html(build(top_actors), pngs, **kw))
+    md = render_md(build(min(top_actors, 20)), {name: f"charts/{name}.png" for name in pngs}, **kw)
+    written["summary.md"] = _write_text(out_dir / "summary.md", md)
     meta = {"format": REPORT_FORMAT, "tiktok_diplomacy_version": __version__, "source": source,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "labels": list(names),
-            "metrics": list(METRICS), "posts": int(overall["posts"]), "actors": len(actors), "notes": notes,
-            "tables": {name: len(df) for name, df in tables.items()}, "files": files}
-    written["report.json"] = out_dir / "report.json"
-    written["report.json"].write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            "metrics": list(METRICS), "posts": int(overall["posts"]), "actors": n_actors, "notes": notes,
+            "headline_estimate": headline, "headline_reason": why, "pseudonymised": pseudonymised,
+            "provenance": provenance, "tables": {name: len(df) for name, df in tables.items()}, "files": files}
+    written["report.json"] = write_json_atomic(out_dir / "report.json", meta)
     log.info("report written to %s", out_dir)
-    return ReportRun(out_dir, int(overall["posts"]), len(actors), len(tables["unknown_actors"]), notes, written)
+    return ReportRun(out_dir, int(overall["posts"]), n_actors, len(unknown), notes, written)
+
+
+def _with_progress(path: Path) -> Any:
+    """``read_records(path)``'s chunks, with a progress bar over the file's bytes (on a terminal)."""
+    total = path.stat().st_size if path.is_file() else None
+    start = bytes_read()
+    with progress_bar(total, "reading labelled posts", "B", unit_scale=True, unit_divisor=1024) as bar:
+        for chunk in read_records(path):
+            yield chunk
+            bar.update(max(0, min(bytes_read() - start, total or 0) - bar.n))
+        bar.update(max(0, (total or 0) - bar.n))  # Parquet is read through pyarrow, not counted
 
 
 def source_name(labelled: Path | Sequence[Path]) -> str:
@@ -131,25 +164,67 @@ def source_name(labelled: Path | Sequence[Path]) -> str:
     return ", ".join(Path(p).name for p in paths)
 
 
-def report(labelled: Path | Sequence[Path], out_dir: Path, actors: Path | None = None, *,
-           registry: Registry | None = None, top_hashtags: int = 10, chart_actors: int = 20) -> ReportRun:
-    """Aggregate ``label`` output (JSONL, CSV, Parquet files or partitioned Parquet folders, read in
-    chunks) and write the report.
+def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registry: Registry | None = None,
+           top_hashtags: int = 10, chart_actors: int = 20, formats: Sequence[str] = DEFAULT_FORMATS,
+           bom: bool = False, examples: int = 3, pseudonymise: bool = False, n_boot: int = 200) -> ReportRun:
+    """Aggregate a ``label`` output (a JSONL, CSV or Parquet file, or a partitioned Parquet
+    folder of ``label --engine dask``, read in chunks) and write the report.
 
     ``actors`` is the user's registry TOML, merged over ``configs/actors.toml``; ``registry``
-    replaces both with a ready mapping.
+    replaces both with a ready mapping.  The labelled file's provenance (``OUT.meta.json``)
+    supplies the model's thresholds and training prevalence for the adjusted estimate.
     """
+    bad = sorted(set(formats) - set(FORMATS))
+    if bad:
+        raise PipelineError(f"unknown table format(s) {', '.join(bad)}: use {', '.join(FORMATS)}.")
     registry = load_registry(actors) if registry is None else registry
-    paths = [labelled] if isinstance(labelled, (str, Path)) else list(labelled)
-    chunks = (chunk for path in paths for chunk in read_records(Path(path)))
-    tables, notes = aggregate_records(chunks, registry, top_hashtags=top_hashtags)
-    return write_report_or_fail(tables, out_dir, source=source_name(labelled), notes=notes, chart_actors=chart_actors)
-
-
-def write_report_or_fail(tables: dict[str, pd.DataFrame], out_dir: Path, **kw: Any) -> ReportRun:
-    """:func:`write_report`, with an unwritable folder reported as a :class:`PipelineError`."""
+    labelled = Path(labelled)
+    prov = read_provenance(labelled) if labelled.exists() else None  # a file, or a partitioned folder
+    names = labels()
+    thresholds = (prov or {}).get("thresholds") or None
+    pseudo = Pseudonymiser(public_accounts() | set(registry)) if pseudonymise else None
     try:
-        return write_report(tables, out_dir, **kw)
+        # written in a temporary folder and moved into out_dir only when complete
+        with staged_dir(Path(out_dir), protect=[labelled]) as stage:
+            workbook = Workbook(stage / XLSX_NAME) if "xlsx" in formats else None
+            posts = PostsWriter(stage, names, formats, bom=bom, workbook=workbook)
+            ok = False
+            try:
+                tables, notes = aggregate_records(
+                    _with_progress(labelled), registry, top_hashtags=top_hashtags, priors=priors(prov),
+                    thresholds=thresholds, n_boot=n_boot, pseudonymiser=pseudo, on_chunk=posts,
+                    examples=ExampleCollector(names, thresholds, examples, pseudo) if examples else None)
+                ok = True
+            finally:
+                written_posts = posts.close(ok)
+            if prov is None:
+                notes.append("no provenance found for this labelled file (no .meta.json next to it): model, "
+                             "accuracy and definitions are not shown and the adjusted estimate is left out")
+            if posts.xlsx_dropped:
+                notes.append(f"{posts.xlsx_dropped} posts did not fit Excel's row limit in report.xlsx; "
+                             "posts.csv/.parquet have all of them")
+            run = write_report(tables, stage, source=labelled.name, notes=notes, chart_actors=chart_actors,
+                               provenance=prov, formats=formats, bom=bom, examples=examples,
+                               pseudonymised=pseudonymise, posts=posts, workbook=workbook)
+            run.written.update(written_posts)
+        run.out_dir = Path(out_dir)
+        run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
+        return run
+    except OSError as exc:
+        raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
+                            "Pass a writable directory with -o.") from exc
+
+
+def write_report_staged(tables: dict[str, pd.DataFrame], out_dir: Path, *, protect: Sequence[Path] = (),
+                        **kw: Any) -> ReportRun:
+    """:func:`write_report` into a temporary folder moved onto ``out_dir`` when complete (as
+    :func:`report` does), with an unwritable folder reported as a :class:`PipelineError`."""
+    try:
+        with staged_dir(Path(out_dir), protect=list(protect)) as stage:
+            run = write_report(tables, stage, **kw)
+        run.out_dir = Path(out_dir)
+        run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
+        return run
     except OSError as exc:
         raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
                             "Pass a writable directory with -o.") from exc

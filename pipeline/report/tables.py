@@ -132,7 +132,22 @@ def _level(flat: pd.DataFrame, key: str, columns: list[str], names: tuple[str, .
     if key != "actor":
         table.insert(0, "actors", flat.groupby(key)["actor"].nunique().reindex(totals.index, fill_value=0))
     table = table.rename_axis(key).reset_index()
-    return totals, table.sort_values(["posts", key], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return totals, ranked(table.sort_values(["posts", key], ascending=[False, True], kind="stable"), key)
+
+
+def ranked(table: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Rank groups by posts (1 = most); posts without an actor go last, unranked (``rank`` missing).
+
+    They are not an actor, so they must not top an actor or actor-type ranking; they stay in the
+    table as their own labelled row so that counts still add up.
+    """
+    if key not in ("actor", "actor_type"):
+        return table.reset_index(drop=True)
+    none = table[key] == NO_ACTOR
+    table = pd.concat([table[~none], table[none]], ignore_index=True)
+    rank = pd.array(list(range(1, int((~none).sum()) + 1)) + [None] * int(none.sum()), dtype="Int64")
+    table.insert(0, "rank", rank)
+    return table
 
 
 def _cooccurrence(totals: pd.DataFrame, level: str, names: tuple[str, ...]) -> pd.DataFrame:
@@ -186,7 +201,7 @@ def build_tables(sums: pd.DataFrame, registry: Registry, names: tuple[str, ...],
     actors = out["actors"]
     meta = pd.DataFrame([info.get(a, actor_info(registry, a)) for a in actors["actor"]], index=actors.index,
                         columns=["name", "type", "country"])
-    for pos, (col, src) in enumerate((("actor_name", "name"), ("actor_type", "type"), ("country", "country")), start=1):
+    for pos, (col, src) in enumerate((("actor_name", "name"), ("actor_type", "type"), ("country", "country")), start=2):
         actors.insert(pos, col, meta[src])
     out["timeseries"] = pd.concat(series, ignore_index=True)
     out["cooccurrence"] = pd.concat(cooc, ignore_index=True)

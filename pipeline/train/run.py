@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.corpus.read import corpus_sha256, read_corpus
-from pipeline.errors import PipelineError
+from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
+from pipeline.errors import TrainingDataError
 from pipeline.evaluation.baselines import keyword_baseline
 from pipeline.evaluation.cv import cross_validate_config
 from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
+from pipeline.io.atomic import staged_dir
+from pipeline.io.progress import bar as progress_bar
 from pipeline.model.artefact import save_model
 from pipeline.model.card import write_model_card
 from pipeline.model.config import build_classifier, load_config
@@ -32,15 +34,18 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
     and the honest out-of-fold figures, with bootstrap intervals and the keyword baseline, are
     stored in ``meta.json`` and the model card.
     """
+    corpus_paths = [corpus_paths] if isinstance(corpus_paths, (str, Path)) else list(corpus_paths)
     cfg = load_config(config)
     records = read_corpus(corpus_paths)
     Y = to_indicator([r["labels"] for r in records], labels())
     start = time.perf_counter()
     clf = build_classifier(cfg)
-    try:
-        clf.fit(records, Y)
-    except ValueError as exc:
-        raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}. Annotate more posts.") from exc
+    # steps: features, each threshold-tuning fold, the final fit (StrategyClassifier.fit_steps)
+    with progress_bar(clf.fit_steps(), f"training on {len(records):,} posts", "step") as bar:
+        try:
+            clf.fit(records, Y, progress=bar.update)
+        except TrainingDataError as exc:  # only the data's fault; any other error is a bug and shows as one
+            raise TrainingDataError(f"{', '.join(map(str, corpus_paths))}: cannot train: {exc}") from exc
     seconds = time.perf_counter() - start
     metrics: dict[str, Any] = {}
     if clf.cv_probabilities_ is not None:
@@ -53,7 +58,9 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         "training_corpus": {"files": [str(p) for p in corpus_paths], "sha256": corpus_sha256(corpus_paths),
                             "n_posts": len(records),
                             "positives": {c: int(Y[:, j].sum()) for j, c in enumerate(labels())},
-                            "languages": dict(Counter(r.get("language") or "und" for r in records).most_common())},
+                            "languages": dict(Counter(r.get("language") or "und" for r in records).most_common()),
+                            # lets `evaluate` warn when evaluated posts were trained on (ids not kept)
+                            "post_id_sha256_16": sorted({post_id_hash(r.get("post_id")) for r in records})},
         "train_seconds": round(seconds, 1),
         "metrics": metrics,
     }
@@ -63,8 +70,10 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         cv_result = {"mode": f"{cv}-fold cross-validation (seed {cfg['seed']})", **metric_summary(Y, pred, proba),
                      "bootstrap_ci": bootstrap_ci(Y, pred), "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
         meta["metrics"]["cross_validation"] = cv_result
-    full = save_model(clf, Path(out_dir), meta)
-    write_model_card(Path(out_dir), full, cv_result)
+    # the model files appear in out_dir only once all are written (an interrupt leaves none)
+    with staged_dir(Path(out_dir), protect=list(corpus_paths)) as stage:
+        full = save_model(clf, stage, meta)
+        write_model_card(stage, full, cv_result)
     log.info("trained on %d posts in %.1f s", len(records), seconds)
     return full
 

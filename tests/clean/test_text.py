@@ -61,3 +61,16 @@ def test_clean_record_keeps_raw_fields():
 ])
 def test_language_detection(text, lang):
     assert detect_language(text) == lang
+
+
+def test_turkish_dotted_capital_i_folds_to_one_hashtag():
+    """Issue 19: #SONDAKİKA and #sondakika are one tag (str.lower gives 'sondaki̇ka' with a combining dot)."""
+    from pipeline.ingest.records import to_list
+    from pipeline.schema import fold_tag
+
+    assert fold_tag("SONDAKİKA") == fold_tag("sondakika") == "sondakika"
+    assert fold_tag("sondaki\u0307ka") == "sondakika"  # tags lower-cased the old way
+    assert extract_hashtags("#SONDAKİKA son dakika #sondakika") == ["sondakika"]
+    assert to_list(["SONDAKİKA", "sondakika"]) == ["sondakika"]
+    rec = clean_record({"caption": "#SONDAKİKA x", "hashtags": ["SondakİKa"], "transcript": None, "on_screen_text": None})
+    assert rec["hashtags"] == ["sondakika"]

@@ -14,6 +14,8 @@ import unicodedata
 
 import pytest
 
+from pipeline.schema import fold_tag
+
 from pipeline.clean import text as C
 
 # --- the ungated reference --------------------------------------------------------------------
@@ -55,12 +57,12 @@ def _reference_clean_text(text, transcript=False):
 
 def _reference_hashtags(text):
     found = C._HASHTAG_RE.finditer(_reference_remove_invisible(unicodedata.normalize("NFKC", text)))
-    return list(dict.fromkeys(m.group(1).lower() for m in found))
+    return list(dict.fromkeys(fold_tag(m.group(1)) for m in found))
 
 
 def _reference_mentions(text):
     found = C._MENTION_RE.finditer(unicodedata.normalize("NFKC", text))
-    return list(dict.fromkeys(m.group(1).lower() for m in found))
+    return list(dict.fromkeys(fold_tag(m.group(1)) for m in found))
 
 
 def _reference_clean_record(rec):
@@ -73,7 +75,7 @@ def _reference_clean_record(rec):
     for t in _reference_hashtags(caption):
         if t not in tags:
             tags.append(t)
-    rec["hashtags"] = [_reference_remove_invisible(str(t)).lower() for t in tags if str(t).strip()]
+    rec["hashtags"] = list(dict.fromkeys(fold_tag(_reference_remove_invisible(str(t))) for t in tags if str(t).strip()))
     mentions = list(rec.get("mentions") or [])
     for m in _reference_mentions(caption):
         if m not in mentions:

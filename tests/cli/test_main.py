@@ -43,7 +43,9 @@ def test_label_with_shipped_model_writes_fields_and_rejects(tmp_path, data_dir):
     rows = [json.loads(line) for line in open(out, encoding="utf-8")]
     rejected = [json.loads(line) for line in open(rej, encoding="utf-8")]
     assert len(rows) == 5 + 5 + 1 and len(rejected) == 1 + 1  # one repeated API video, one bad line
-    assert "13 read, 11 labelled, 2 rejected: reasons 1 duplicate post_id, 1 malformed JSON" in res.output
+    # duplicates are not "rejected": they are counted apart, in plain words
+    assert ("11 labelled; 1 duplicate post skipped (first kept); 1 rejected (1 malformed JSON; see rej.jsonl)"
+            " — of 13 records read") in res.output
     row = rows[0]
     for field in ("post_id", "actor", "labels", "scores", "caption", "caption_clean", "transcript_clean",
                   "on_screen_text_clean", "language", "source_file", "source_line"):
@@ -99,7 +101,8 @@ def test_train_rejects_an_unknown_japanese_tokenizer_naming_the_config(tmp_path,
     cfg.write_text('seed = 1\n[classifier]\njapanese_tokenizer = "mecab"\n', encoding="utf-8")
     res = run("train", small_corpus, "-o", tmp_path / "m", "--config", cfg)
     assert res.exit_code == 1
-    assert f"{cfg}: japanese_tokenizer must be one of 'sudachi', 'multilingual'; got 'mecab'." in res.output
+    assert (f"{cfg}: invalid japanese_tokenizer (got 'mecab'); valid: 'sudachi', 'multilingual'. "
+            "Fix [classifier] japanese_tokenizer.") in res.output
     assert not (tmp_path / "m").exists()
 
 
@@ -138,4 +141,21 @@ def test_report_counts_add_up_and_cells_are_escaped(tmp_path):
     # handles are case-insensitive on TikTok and grouped lower-cased; the formula is neutralised
     assert {r["actor"] for r in table} == {"'=cmd|' /c calc'!a0", "hiroshima_pref"}
     hp = next(r for r in table if r["actor"] == "hiroshima_pref")
-    assert hp["actor_type"] == "government" and float(hp["crisis_messaging_share"]) == 0.5
+    assert hp["actor_type"] == "government" and float(hp["crisis_share"]) == 0.5  # Stata-safe export name (codebook.md)
+
+
+@pytest.mark.parametrize("args, named", [
+    (["label", "IN.jsonl", "-o", "OUT.jsonl", "--threshold", "crisis_messaging=0.4"], "--threshold"),
+    (["label", "IN.jsonl", "-o", "OUT.jsonl", "--keep-going", "--allow-no-text"], "--keep-going, --allow-no-text"),
+    (["report", "L.jsonl", "-o", "R", "--format", "xlsx"], "--format"),
+    (["report", "L.jsonl", "-o", "R", "--bom", "--examples", "0", "--pseudonymise"],
+     "--bom, --examples, --pseudonymise"),
+])
+def test_engine_dask_refuses_options_it_does_not_support_in_one_line(tmp_path, args, named):
+    # the check comes before any input is read or cluster started: the files need not exist
+    args = [str(tmp_path / a) if a in ("IN.jsonl", "OUT.jsonl", "L.jsonl", "R") else a for a in args]
+    res = runner.invoke(app, [*args, "--engine", "dask"])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0] and "--engine dask" in lines[0]
+    assert not list(tmp_path.iterdir())  # nothing written

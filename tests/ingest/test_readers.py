@@ -169,10 +169,12 @@ def test_ragged_and_unbalanced_csv_rows(tmp_path):
     stats = IngestStats()
     items = list(iter_posts([p], stats=stats, detect_lang=False))
     assert stats.read == stats.kept + stats.rejected
-    assert [r["post_id"] for r in posts(items)] == ["1"]
+    # the unbalanced quote on line 4 costs that row only: line 5 is read again, not swallowed
+    assert [r["post_id"] for r in posts(items)] == ["1", "4"]
     reasons = [r.reason for r in rejects(items)]
     assert any("row has 3 fields" in r for r in reasons)
-    assert len(reasons) == 2  # the unbalanced quote swallows line 5 into one bad record
+    assert [r.source_line for r in rejects(items)] == [3, 4] and "unbalanced quote" in reasons[1]
+    assert stats.read == 4
 
 
 @pytest.mark.parametrize("content,message", [

@@ -49,3 +49,20 @@ def test_real_files_and_lc_preferred_over_mt(data_dir):
     assert parse_transcript_file(lc[1].path).startswith("if you've ever been in any doubt")
     mt = idx["7239756706035535146"]
     assert all(f.kind == "MT" for f in mt)
+
+
+def test_transcripts_report_matches_and_unmatched_files(data_dir):
+    """--transcripts tells how many posts matched a subtitle file and how many files matched no post."""
+    from pipeline.ingest import IngestStats, iter_posts
+
+    stats = IngestStats()
+    list(iter_posts([data_dir / "aiforensics_videos.csv"], transcripts=data_dir / "transcripts", stats=stats,
+                    detect_lang=False))
+    n_files = sum(1 for p in (data_dir / "transcripts").rglob("*") if p.is_file())
+    # three of the six folders are videos of this export; the other three are of no post here
+    assert stats.transcript_posts == 3 and stats.transcript_files == n_files
+    unmatched = sum(1 for d in ("7003419305589181702", "7093849853536636165", "7239756706035535146")
+                    for _ in (data_dir / "transcripts" / d).iterdir())
+    assert stats.transcript_files_unmatched == unmatched
+    assert "3 posts matched a subtitle file" in stats.transcript_summary()
+    assert f"{unmatched} of {n_files} files matched no post" in stats.transcript_summary()

@@ -19,7 +19,7 @@ def test_duplicates_keep_the_first_in_input_order_and_name_it():
                          "source_line": [1, 6, 10, 4, 2]})
     out = T.duplicates(keys.sample(frac=1, random_state=3))  # the shuffle delivers rows in any order
     assert out[["part", "pos"]].values.tolist() == [[1, 3], [2, 0]]
-    assert set(out["reason"]) == {"duplicate post_id 7 (first seen in a.jsonl line 10)"}
+    assert set(out["reason"]) == {"duplicate post_id 7 (first seen at a.jsonl line 10)"}  # the local engine's wording
     assert T.duplicates(keys.iloc[:0]).empty
 
 

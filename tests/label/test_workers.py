@@ -163,10 +163,10 @@ def test_workers_2_same_bytes_rejects_and_summary_as_1(tmp_path, mixed_inputs, s
         assert res.exit_code == 0, res.output
         outputs[workers] = (out.read_bytes(), rej.read_bytes(), res.output.splitlines()[0])
     one, two = outputs[1], outputs[2]
-    assert one[0] == two[0] and one[1] == two[1] and one[2] == two[2]
+    assert one[0] == two[0] and one[1] == two[1] and one[2].replace("rej1", "rej") == two[2].replace("rej2", "rej")
     rows = [json.loads(line) for line in one[0].splitlines()]
     assert len(rows) >= 20 and all("explanations" in r for r in rows)  # several chunks of 3 went through
-    assert "rejected: reasons" in one[2] and "malformed JSON" in one[2]
+    assert "rejected (" in one[2] and "malformed JSON" in one[2] and "see rej1.jsonl" in one[2]
 
 
 @pytest.mark.slow
@@ -188,7 +188,8 @@ def _worker_state() -> tuple[bool, bool, bool]:
     from pipeline.features import preprocess as features
 
     return ("pipeline.label.preload" in sys.modules, "sklearn" in sys.modules,
-            language._identifier is not None and features.sudachi_tokenizer.cache_info().currsize == 1)
+            language._identifiers.get(language.RULE.languages) is not None
+            and features.sudachi_tokenizer.cache_info().currsize == 1)
 
 
 @pytest.mark.slow
@@ -211,7 +212,7 @@ def test_a_failing_preload_only_logs(monkeypatch, caplog):
     import pipeline.clean.language
     import pipeline.label.preload as preload
 
-    def broken():
+    def broken(*languages):
         raise OSError("model file unreadable")
 
     monkeypatch.setattr(pipeline.clean.language, "_model", broken)
@@ -245,7 +246,7 @@ def test_label_without_workers_lets_label_files_choose(tmp_path, data_dir, small
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--model", small_model)
     assert res.exit_code == 0, res.output
     assert seen == {"workers": None}
-    assert res.output.startswith("6 read, 6 labelled") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
+    assert res.output.startswith("6 labelled — of 6 records read") and sum(map(len, read_records(tmp_path / "o.jsonl"))) == 6
 
 
 @pytest.mark.parametrize(("chunk_size", "pool_workers"), [(10_000, None), (3, 2)])
@@ -260,9 +261,9 @@ def test_chosen_workers_one_chunk_in_process_more_chunks_in_the_pool(tmp_path, m
     pools = []
     real = pipeline.label.workers.label_parallel
 
-    def spy(chunks, model_dir, workers, explain, top_k):
+    def spy(chunks, model_dir, workers, explain, top_k, *thresholds):
         pools.append(workers)
-        return real(chunks, model_dir, workers, explain, top_k)
+        return real(chunks, model_dir, workers, explain, top_k, *thresholds)
 
     monkeypatch.setattr(pipeline.label.workers, "default_workers", lambda: 2)
     monkeypatch.setattr(pipeline.label.workers, "label_parallel", spy)
@@ -289,3 +290,34 @@ def test_server_starts_early_only_for_big_or_compressed_inputs(tmp_path):
 def test_worker_and_top_k_must_be_positive(tmp_path, data_dir, option):
     res = run("label", data_dir / "tiktok_ccl.csv", "-o", tmp_path / "o.jsonl", "--explain", *option)
     assert res.exit_code == 2
+
+
+def test_a_post_that_cannot_be_labelled_is_rejected_and_the_others_labelled(tmp_path, monkeypatch):
+    import numpy as np
+
+    from pipeline.ingest import IngestStats
+    from pipeline.label import workers as pool
+    from pipeline.label.run import label_files
+
+    class Model:
+        classes_ = np.array(["trend_participation", "influencer_amplification", "crisis_messaging"])
+        thresholds_ = np.array([0.5, 0.5, 0.5])
+
+        def predict_proba(self, chunk):
+            if any(r.get("caption") == "boom" for r in chunk):
+                raise ValueError("feature extraction failed")
+            return np.full((len(chunk), 3), 0.25)
+
+    import pipeline.model.artefact as artefact
+
+    monkeypatch.setattr(artefact, "load_model", lambda model_dir=None: (Model(), {}))
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"post_id": "1", "caption": "fine"}\n{"post_id": "2", "caption": "boom"}\n'
+                   '{"post_id": "3", "caption": "also fine"}\n', encoding="utf-8")
+    run = label_files([src], tmp_path / "o.jsonl", workers=1)
+    assert isinstance(run.stats, IngestStats) and run.labelled == 2
+    assert run.stats.read == run.labelled + run.stats.rejected
+    rejects = [json.loads(x) for x in open(tmp_path / "o.rejects.jsonl", encoding="utf-8")]
+    assert [(r["post_id"], r["source_line"]) for r in rejects] == [("2", 2)] and "cannot label" in rejects[0]["reason"]
+    assert [r["post_id"] for c in read_records(tmp_path / "o.jsonl") for r in c] == ["1", "3"]
+    assert pool.LABEL_ERROR not in open(tmp_path / "o.jsonl", encoding="utf-8").read()

@@ -64,7 +64,8 @@ def test_not_enough_positives_is_a_clear_error(train_set):
     recs, Y = train_set
     Y2 = Y.copy()
     Y2[:, 0] = 0
-    with pytest.raises(ValueError, match="'trend_participation' has 0 positive posts"):
+    with pytest.raises(ValueError, match=r"label 'trend_participation' has too few positive posts \(got 0\); "
+                                         r"valid: at least 2\. Annotate more posts with trend_participation\."):
         fast().fit(recs, Y2)
 
 

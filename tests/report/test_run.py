@@ -17,7 +17,8 @@ from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_rec
 from pipeline.cli.main import app
 from pipeline.errors import InputFileError
 from pipeline.report.run import report
-from pipeline.report.registry import ACTOR_TYPES, load_registry, read_registry
+from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, load_registry, read_registry
+from pipeline.report.exports import export_name
 from pipeline.report.tables import BoundedCounter, wilson_arrays
 from pipeline.io.writers import RecordWriter, read_records
 
@@ -71,7 +72,10 @@ def test_aggregator_counts_add_up():
     assert actors.loc["hiroshima_pref", "crisis_messaging_mean_score"] == 0.5
     assert actors.loc["hiroshima_pref", "actor_type"] == "government"
     types = t["actor_types"].set_index("actor_type")
-    assert types.loc["unknown", "posts"] == 2 and types.loc["government", "posts"] == 2
+    # the post without a handle is its own unranked row, not part of the 'unknown' actor type (issue 17)
+    assert types.loc["unknown", "posts"] == 1 and types.loc["government", "posts"] == 2
+    assert types.loc[NO_ACTOR, "posts"] == 1 and pd.isna(types.loc[NO_ACTOR, "rank"])
+    assert pd.isna(actors.loc[NO_ACTOR, "rank"]) and t["actors"]["actor"].iloc[-1] == NO_ACTOR
     assert list(t["unknown_actors"]["actor"]) == ["someone"]
 
 
@@ -139,9 +143,10 @@ def test_counts_add_up_on_many_posts_across_chunks(tmp_path):
     types = pd.read_csv(tmp_path / "r" / "actor_types.csv")
     overall = pd.read_csv(tmp_path / "r" / "overall.csv").iloc[0]
     assert types["posts"].sum() == overall["posts"] == 21_000
+    x = {c: export_name(c, names) for n in names for c in (f"{n}_posts", f"{n}_only_posts")}  # Stata-safe names
     for n in names:
-        assert actors[f"{n}_posts"].sum() == types[f"{n}_posts"].sum() == sum(n in r["labels"] for r in rows)
-    mix = actors["no_strategy_posts"] + actors["multi_strategy_posts"] + sum(actors[f"{n}_only_posts"] for n in names)
+        assert actors[x[f"{n}_posts"]].sum() == types[x[f"{n}_posts"]].sum() == sum(n in r["labels"] for r in rows)
+    mix = actors["no_strategy_posts"] + actors["multi_strategy_posts"] + sum(actors[x[f"{n}_only_posts"]] for n in names)
     assert (mix == actors["posts"]).all()
     assert overall["views_known_posts"] == sum(r["views"] is not None for r in rows)
     ts = pd.read_csv(tmp_path / "r" / "timeseries.csv")
@@ -260,7 +265,9 @@ def test_label_then_report_on_real_exports(tmp_path, data_dir):
     actors = pd.read_csv(tmp_path / "r" / "actors.csv")
     assert n_labelled > 0 and actors["posts"].sum() == n_labelled
     assert pd.read_csv(tmp_path / "r" / "actor_types.csv")["posts"].sum() == n_labelled
-    assert len(list((tmp_path / "r" / "charts").glob("*.png"))) == 4
+    assert {p.stem for p in (tmp_path / "r" / "charts").glob("*.png")} == {
+        "estimates_overall", "estimates_types", "strategy_mix_actors", "strategy_mix_types", "engagement_types",
+        "timeseries_all", "timeseries_types"}
 
 
 @pytest.mark.parametrize("registry_text,message", [
@@ -275,3 +282,34 @@ def test_report_cli_registry_errors_exit_1_with_one_line(tmp_path, registry_text
     res = CliRunner().invoke(app, ["report", str(labelled), "-o", str(tmp_path / "r"), "--actors", str(registry)])
     assert res.exit_code == 1 and message in res.output
     assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_registry_reports_all_problems_at_once_and_reads_csv(tmp_path):
+    """Issue 19: every bad entry in one message; a CSV registry (handle,name,type,country) works the same."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[actors."a"]\ntype = "goverment"\n[actors."b"]\ncountry = "Japan"\n[actors."c"]\ntype = "media"\n',
+                   encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"2 problems.*'a' has unknown type 'goverment'.*'b' has country 'Japan'"):
+        load_registry(bad)
+    good = tmp_path / "mine.csv"
+    good.write_text("handle,name,type,country,notes\n@MOFA_Japan,Ministry of Foreign Affairs of Japan,foreign ministry,jp,\n"
+                    "bbcnews,BBC News,Media,GB,\n", encoding="utf-8")
+    reg = load_registry(good)
+    assert reg["mofa_japan"] == {"name": "Ministry of Foreign Affairs of Japan", "type": "foreign ministry", "country": "JP"}
+    assert reg["bbcnews"]["type"] == "media"
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("handle,name,type,country\nx,X,spy,JP\n,Nameless,media,GB\ny,Y,media,Japan\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"3 problems.*line 2: actor 'x' has unknown type 'spy'.*line 3: an actor "
+                                             r"entry has an empty handle.*line 4: actor 'y' has country 'Japan'"):
+        load_registry(bad_csv)
+
+
+def test_actor_template_prefills_display_names_from_the_data():
+    from pipeline.report.registry import actor_template
+
+    text = actor_template([("user_1", 3), ("nhk_news", 2)], names={"nhk_news": 'NHK "News"'})
+    assert 'name = "NHK \\"News\\""' in text and '[actors."user_1"]\n# ' not in text
+    assert text.count('name = ""') == 1
+    import tomllib
+
+    assert tomllib.loads(text)["actors"]["nhk_news"]["name"] == 'NHK "News"'
