@@ -58,6 +58,9 @@ def write_model_card(model_dir: Path, meta: dict[str, Any], cv: dict[str, Any] |
               "- Influencer amplification without TikTok's paid-partnership flag (a celebrity featured by an "
               "organisation) is the hardest case; trend participation depends on platform context the text "
               "often does not show.",
+              "- The registries (configs/registries/) were compiled partly from people and trends named in corpus "
+              "posts, so cross-validation credits them with knowledge an unseen account's creators and trends "
+              "may not be in: extend the registries for new exports.",
               "- Annotations were made by AI annotation agents following the guidelines (see DATASHEET.md).", ""]
     path = Path(model_dir) / "MODEL_CARD.md"
     path.write_text("\n".join(lines), encoding="utf-8")
