@@ -259,6 +259,9 @@ def evaluate(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
     no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", metavar="", help="With --cv, skip training spaCy's "
                                                     "textcat_multilabel on the same folds for comparison.")] = False,
+    group_by: Annotated[Optional[str], typer.Option("--group-by", help="With --cv, also cross-validate on folds that "
+                                                    "never split this field's values (actor: accounts the model has "
+                                                    "not seen), reported as grouped_cv beside the random folds.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Evaluate a model (or cross-validate a config) on annotated posts: per-label and macro/micro metrics with CIs,
@@ -270,10 +273,17 @@ def evaluate(
 
     if cv == 1:
         raise typer.BadParameter("use at least 2 folds", param_hint="--cv")
+    if group_by is not None:
+        from pipeline.evaluation.cv import GROUP_FIELDS
+
+        if group_by not in GROUP_FIELDS:
+            raise typer.BadParameter(f"{group_by!r} is not one of {', '.join(GROUP_FIELDS)}", param_hint="--group-by")
+        if cv < 2:
+            raise typer.BadParameter("grouped folds are a cross-validation: add --cv K", param_hint="--group-by")
     _quiet(quiet)
     try:
         result = run_eval(corpus, model_dir=model, cv=cv, config=config, report_dir=report_dir, n_boot=bootstrap,
-                          spacy_baseline=not no_spacy_baseline)
+                          spacy_baseline=not no_spacy_baseline, group_by=group_by)
     except PipelineError as exc:
         _fail(exc)
         return
@@ -296,6 +306,15 @@ def evaluate(
     for key, d in result.get("paired_differences", {}).items():
         typer.echo(f"  model - {d['b'].replace('_', ' ')}: macro-F1 {d['difference']:+.3f} "
                    f"(paired 95% CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})")
+    g = result.get("grouped_cv")
+    if g:
+        gci, d = g["bootstrap_ci"]["macro_f1"], g["grouped_minus_random"]
+        typer.echo(f"grouped by {g['group_by']} ({g['n_groups']} groups): macro-F1 {g['macro_f1']:.3f} "
+                   f"(95% CI {gci[0]:.3f}-{gci[1]:.3f}); grouped - random {d['difference']:+.3f} "
+                   f"(paired 95% CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})")
+    for n, c in result.get("calibration", {}).get("per_label", {}).items():
+        slope = "n/a" if c["slope"] is None else f"{c['slope']:.2f}"
+        typer.echo(f"  calibration {n}: slope {slope}, ECE {c['ece']:.3f}, Brier {c['brier']:.4f}")
     skipped = result.get("spacy_textcat", {}).get("skipped")
     if skipped and not no_spacy_baseline:
         typer.echo(f"note: {skipped}", err=True)

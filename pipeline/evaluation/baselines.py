@@ -16,7 +16,7 @@ def keyword_baseline(records: Sequence[dict[str, Any]]) -> np.ndarray:
     """The rule baseline users would write by hand: a label fires when any of its cue phrases or
     substrings (configs/cues.toml) occurs in caption, on-screen text or transcript, or when TikTok's flag
     says so (paid partnership → influencer_amplification, duet/stitch → trend_participation)."""
-    frame = PostPreprocessor().transform(list(records))
+    frame = PostPreprocessor(registries={}).transform(list(records))  # cue words only, as documented
     names = labels()
     out = np.zeros((len(records), len(names)), dtype=int)
     for i, meta in enumerate(frame["meta"]):

@@ -300,6 +300,10 @@ def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
         if key == "confusion":
             parts.append(_table(["label", "true positives", "false positives", "false negatives", "true negatives",
                                  "posts"], conf))
+        if key == "calibration" and "calibration" in result:
+            parts.append(calibration_table(result["calibration"]))
+    if "grouped_cv" in result:
+        parts.append(grouped_section(result["grouped_cv"]))
 
     for key, heading in (("by_language", "By language"), ("by_source", "By source")):
         parts.append(f"<h2>{_e(heading)}</h2>")
@@ -320,6 +324,40 @@ def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
     files = ["metrics.json", "misclassified.jsonl", "report.md", *(f"{PLOT_DIR}/{k}.png" for k in plots)]
     parts.append(file_list(files))
     return html_document(title, "\n".join(parts), _CSS)
+
+
+def calibration_table(cal: dict[str, Any]) -> str:
+    """Per label: Brier, ECE and calibration slope/intercept with their bootstrap intervals."""
+    rows = [[n, _f(c["brier"]), _f(c["ece"]), _ci(c["ece_ci"]) if c.get("ece_ci") else "—", _f(c["slope"]),
+             _ci(c["slope_ci"]) if c.get("slope_ci") else "—", _f(c["intercept"])]
+            for n, c in cal["per_label"].items()]
+    return (_table(["label", "Brier", "ECE", "ECE 95% CI", "calibration slope", "slope 95% CI", "intercept"], rows)
+            + '<p class="note">Calibration slope: logistic regression of the gold label on logit(score); 1 is '
+              "calibrated, above 1 the scores are too timid, below 1 too confident. ECE: post-weighted mean gap "
+              "between score and observed rate in 10 equal-width bins.</p>")
+
+
+def grouped_section(g: dict[str, Any]) -> str:
+    """The account-disjoint cross-validation: headline, per-label table, calibration, difference to random folds."""
+    names = labels()
+    ci, d = g["bootstrap_ci"], g["grouped_minus_random"]
+    rows = [[n, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", _ci(ci["per_label_f1"][n]),
+             f"{d['per_label'][n]['difference']:+.3f}", f"{d['per_label'][n]['ci'][0]:+.3f} to "
+             f"{d['per_label'][n]['ci'][1]:+.3f}", m["support"]] for n, m in g["per_label"].items()]
+    parts = [f"<h2>Accounts the model has not seen (grouped by {_e(g['group_by'])})</h2>",
+             f'<p class="note">{_e(g["mode"])}. {g["n_groups"]} groups; {g["posts_with_group"]} posts carry '
+             f"a {_e(g['group_by'])}.</p>",
+             f'<p class="headline">macro-F1 <strong>{g["macro_f1"]:.3f}</strong> (95% CI {_ci(ci["macro_f1"])}); '
+             f"grouped − random folds {d['difference']:+.3f} (paired 95% CI {d['ci'][0]:+.3f} to "
+             f"{d['ci'][1]:+.3f})</p>",
+             _table(["label", "precision", "recall", "F1", "F1 95% CI", "grouped − random F1", "paired 95% CI",
+                     "support"], rows),
+             calibration_table(g["calibration"])]
+    by = g.get("by_source", {})
+    parts.append(_table(["source", "posts", "macro-F1", *(f"{n} F1" for n in names)],
+                        [[k, m["n_posts"], _f(m["macro_f1"]), *(_f(m["per_label_f1"][n]) for n in names)]
+                         for k, m in by.items()]))
+    return "\n".join(parts)
 
 
 def write_html_report(report_dir: Path, result: dict[str, Any], records: Sequence[dict[str, Any]], Y: np.ndarray,

@@ -58,6 +58,23 @@ def markdown_report(result: dict[str, Any], *, plots: Sequence[str] = ()) -> str
         lines.append(f"| {n} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} ({_ci(ci['per_label_f1'][n])}) | "
                      f"{m.get('roc_auc', nan):.3f} | {m.get('pr_auc', nan):.3f} | {m.get('brier', nan):.3f} | "
                      f"{m['support']} |")
+    if "calibration" in result:
+        lines += ["", "## Calibration", ""] + calibration_lines(result["calibration"])
+    g = result.get("grouped_cv")
+    if g:
+        gci, d = g["bootstrap_ci"], g["grouped_minus_random"]
+        lines += ["", f"## Accounts the model has not seen (grouped by {g['group_by']})", "", f"{g['mode']}; "
+                  f"{g['n_groups']} groups.", "",
+                  f"- macro-F1 **{g['macro_f1']:.3f}** (95% CI {_ci(gci['macro_f1'])}); grouped − random folds "
+                  f"{d['difference']:+.3f} (paired 95% CI {_signed_ci(d['ci'])})", "",
+                  "| label | precision | recall | F1 (95% CI) | grouped − random F1 (paired 95% CI) | support |",
+                  "|---|---|---|---|---|---|"]
+        for n, m in g["per_label"].items():
+            pl = d["per_label"][n]
+            lines.append(f"| {n} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} "
+                         f"({_ci(gci['per_label_f1'][n])}) | {pl['difference']:+.3f} ({_signed_ci(pl['ci'])}) | "
+                         f"{m['support']} |")
+        lines += [""] + calibration_lines(g["calibration"])
     rows = comparison_rows(result)
     lines += ["", "## Comparison on the same posts", "",
               "| system | macro-F1 (95% CI) | micro-F1 | " + " | ".join(f"{n} F1" for n in labels())
@@ -94,6 +111,16 @@ def markdown_report(result: dict[str, Any], *, plots: Sequence[str] = ()) -> str
         lines += [f"- [{Path(p).stem.replace('_', ' ')}]({p})" for p in plots]
     lines.append("")
     return "\n".join(lines)
+
+
+def calibration_lines(cal: dict[str, Any]) -> list[str]:
+    """Markdown table of Brier, ECE and calibration slope per label (slope 1 = calibrated; > 1 too timid)."""
+    out = ["| label | Brier | ECE (95% CI) | calibration slope (95% CI) | intercept |", "|---|---|---|---|---|"]
+    for n, c in cal["per_label"].items():
+        ece = f"{c['ece']:.3f}" + (f" ({_ci(c['ece_ci'])})" if c.get("ece_ci") else "")
+        slope = _opt(c["slope"], 2) + (f" ({c['slope_ci'][0]:.2f}–{c['slope_ci'][1]:.2f})" if c.get("slope_ci") else "")
+        out.append(f"| {n} | {_opt(c['brier'], 4)} | {ece} | {slope} | {_opt(c['intercept'], 2)} |")
+    return out
 
 
 def _opt(v: float | None, digits: int = 3) -> str:

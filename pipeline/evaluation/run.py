@@ -19,8 +19,10 @@ import numpy as np
 
 from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
+from pipeline.errors import PipelineError
 from pipeline.evaluation.baselines import keyword_baseline, spacy_textcat_cv
-from pipeline.evaluation.cv import cross_validate_config
+from pipeline.evaluation.calibration import calibration_summary
+from pipeline.evaluation.cv import cross_validate_config, fold_groups
 from pipeline.evaluation.html import write_html_report
 from pipeline.evaluation.markdown import markdown_report
 from pipeline.evaluation.metrics import (bootstrap_f1, breakdown, ci_from_samples, confusion_counts, metric_summary,
@@ -35,8 +37,15 @@ log = logging.getLogger(__name__)
 
 def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv: int = 0,
              config: Path | None = None, report_dir: Path | None = None, n_boot: int = 1000,
-             baseline: bool = True, spacy_baseline: bool = True, spacy_epochs: int = 10) -> dict[str, Any]:
+             baseline: bool = True, spacy_baseline: bool = True, spacy_epochs: int = 10,
+             group_by: str | None = None) -> dict[str, Any]:
     """Evaluate the model on annotated corpora, or (``cv`` ≥ 2) cross-validate a training config.
+
+    With ``group_by`` (``"actor"``) and ``cv`` the config is cross-validated a second time on
+    folds that never split an account (posts without an actor each form their own group), and
+    ``result["grouped_cv"]`` holds those figures beside the random-post ones, with the paired
+    difference: how much random folds flatter the model on accounts it has already seen.
+    Scores are checked for calibration in ``result["calibration"]`` (and ``grouped_cv``).
 
     With ``baseline`` the keyword rules are scored on the same posts. With ``spacy_baseline`` and
     ``cv`` ≥ 2, spaCy's ``textcat_multilabel`` is trained on each fold's training part and scored
@@ -54,12 +63,22 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
     tc_run: tuple[np.ndarray, np.ndarray] | None = None
     tc_info: dict[str, Any]
     start = time.perf_counter()
+    grouped: tuple[np.ndarray, np.ndarray] | None = None
+    if group_by is not None and cv < 2:
+        raise PipelineError(f"--group-by {group_by} needs --cv K: grouped folds are a cross-validation")
     if cv >= 2:
-
         cfg = load_config(config)
         proba, pred = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"])
         result["mode"] = f"{cv}-fold cross-validation of {cfg['path']}"
         seconds["model"] = time.perf_counter() - start
+        if group_by is not None:
+            start = time.perf_counter()
+            try:
+                grouped = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"],
+                                                group_by=group_by)
+            except ValueError as exc:
+                raise PipelineError(f"{', '.join(map(str, corpus_paths))}: cannot group folds by {group_by}: {exc}") from exc
+            seconds["model_grouped_cv"] = time.perf_counter() - start
         if spacy_baseline:
             start = time.perf_counter()
             tc_proba, tc_pred, tc_info = spacy_textcat_cv(records, Y, k=cv, seed=cfg["seed"], epochs=spacy_epochs)
@@ -96,6 +115,7 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
         others["spacy_textcat"] = tc_run
 
     result.update(metric_summary(Y, pred, proba))
+    result["calibration"] = calibration_summary(Y, proba, n_boot=n_boot)
     result["confusion"] = confusion_counts(Y, pred)
     samples = bootstrap_f1(Y, [pred] + [p for p, _ in others.values()], n_boot=n_boot)
     supported = supported_labels(Y)
@@ -110,6 +130,9 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
         result["spacy_textcat"].update(tc_info)
     else:
         result["spacy_textcat"] = tc_info
+    if grouped is not None:
+        result["grouped_cv"] = grouped_summary(records, Y, grouped, (pred, samples[0]), group_by=group_by, k=cv,
+                                               seed=cfg["seed"], n_boot=n_boot)
     result["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     other_preds = {name: p for name, (p, _) in others.items()}
     result["by_language"] = breakdown(records, Y, pred, "language", others=other_preds)
@@ -118,6 +141,29 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
     if report_dir is not None:
         write_report(Path(report_dir), result, records, Y, pred, proba, others=others)
     return result
+
+
+def grouped_summary(records: Sequence[dict[str, Any]], Y: np.ndarray, grouped: tuple[np.ndarray, np.ndarray],
+                    random_cv: tuple[np.ndarray, np.ndarray], *, group_by: str, k: int, seed: int,
+                    n_boot: int) -> dict[str, Any]:
+    """The ``grouped_cv`` section: metrics, intervals and calibration of the account-disjoint
+    folds, and their paired difference from the random-post folds (same posts, same resamples)."""
+    g_proba, g_pred = grouped
+    r_pred, r_samples = random_cv
+    (g_samples,) = bootstrap_f1(Y, [g_pred], n_boot=n_boot)
+    groups = fold_groups(records, group_by)
+    with_value = sum(1 for r in records if isinstance(r.get(group_by), str) and r.get(group_by).strip())
+    return {"mode": f"{k}-fold cross-validation grouped by {group_by} (seed {seed}): no {group_by} in both the "
+                    f"training and the test part of a fold; posts without one are their own group",
+            "group_by": group_by, "n_groups": int(len(np.unique(groups))), "posts_with_group": with_value,
+            **metric_summary(Y, g_pred, g_proba),
+            "bootstrap_ci": ci_from_samples(g_samples, n_boot=n_boot, level=0.95),
+            "calibration": calibration_summary(Y, g_proba, n_boot=n_boot),
+            "grouped_minus_random": {"a": "grouped", "b": "random",
+                                     **paired_from_samples(Y, g_pred, r_pred, g_samples, r_samples, n_boot=n_boot,
+                                                           level=0.95)},
+            "by_language": breakdown(records, Y, g_pred, "language"),
+            "by_source": breakdown(records, Y, g_pred, "source" if any("source" in r for r in records) else "format")}
 
 
 def write_report(report_dir: Path, result: dict[str, Any], records: Sequence[dict[str, Any]], Y: np.ndarray,

@@ -24,6 +24,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from pipeline.clean.text import clean_record
 from pipeline.clean.language import ensure_language
 from pipeline.config import CONFIG_DIR
+from pipeline.features.cues import _cues, config_cues, cue_automata, cues_key, substring_cues  # noqa: F401  (re-exported)
+from pipeline.features.registry import config_registries, registry_features, registry_key
 
 log = logging.getLogger(__name__)
 
@@ -65,70 +67,6 @@ def _blank(code: str):
         nlp = _blank("xx")
     _BUILT[code] = nlp
     return nlp
-
-
-def config_cues(path: Path | None = None) -> dict[str, dict[str, list[str]]]:
-    """The cue table of ``configs/cues.toml`` (or ``path``): per label, ``phrases`` and ``substrings``.
-
-    Read only when a model is fitted: the model keeps its own copy (:attr:`PostPreprocessor.cues_`),
-    so editing the file later changes no prediction of a trained model.
-    """
-    with open(path or CONFIG_DIR / "cues.toml", "rb") as fh:
-        cfg = tomllib.load(fh)
-    return {str(label): {"phrases": [str(p) for p in v.get("phrases", [])],
-                         "substrings": [str(x) for x in v.get("substrings", [])]}
-            for label, v in cfg.items() if isinstance(v, dict)}
-
-
-def cues_key(cues: dict[str, dict[str, list[str]]]) -> str:
-    """A canonical JSON string of a cue table: the cache key of its matchers."""
-    return json.dumps(cues, sort_keys=True, ensure_ascii=False)
-
-
-@lru_cache(maxsize=8)
-def _cues(key: str) -> dict[str, dict[str, list[str]]]:
-    return json.loads(key)
-
-
-@lru_cache(maxsize=8)
-def cue_automata(key: str) -> dict[str, Any]:
-    """One Aho-Corasick automaton per label over the lower-cased substring cues of the table ``key``.
-
-    One pass over the text finds every cue (a regex alternation of ~40 cues per label cost
-    ~30 µs per caption, more than tokenising it). Each cue stores whether it is a short
-    Latin cue ("war", "#pr") that only counts at a word start.
-    """
-    import ahocorasick  # C extension; only needed when posts are featurised
-
-    out = {}
-    for label, entry in _cues(key).items():
-        subs = {s.lower() for s in entry.get("substrings", [])}
-        if not subs:
-            continue
-        auto = ahocorasick.Automaton()
-        for s in subs:
-            auto.add_word(s, (len(s), s.isascii() and s[:1].isalnum() and len(s) <= 4))
-        auto.make_automaton()
-        out[label] = auto
-    return out
-
-
-def _at_word_start(text: str, start: int) -> bool:
-    prev = text[start - 1] if start > 0 else " "
-    return not (prev.isascii() and prev.isalnum())
-
-
-def substring_cues(text: str, key: str) -> dict[str, int]:
-    """Per-label count of substring cues of table ``key`` in lower-cased ``text`` (leftmost-longest)."""
-    out = {}
-    for label, auto in cue_automata(key).items():
-        n = 0
-        for end, (length, anchored) in auto.iter_long(text):
-            if not anchored or _at_word_start(text, end - length + 1):
-                n += 1
-        if n:
-            out[label] = n
-    return out
 
 
 def cue_matcher(lang: str, key: str):
@@ -299,21 +237,33 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
     cues : dict or None
         Cue table (per label, ``phrases`` and ``substrings``); None reads ``configs/cues.toml``
         when fitting.
+    registries : dict or None
+        Registries of people and named trends (:mod:`pipeline.features.registry`); None reads
+        ``configs/registries/`` when fitting; ``{}`` adds no registry features.
+    cue_boundaries : bool
+        Match substring cues of space-separated scripts only as words (:mod:`pipeline.features.cues`).
 
     Attributes
     ----------
     cues_ : dict
         The cue table copied in by ``fit``; prediction uses only this copy.
+    registries_ : dict
+        The registries copied in by ``fit``.
     """
 
     def __init__(self, max_transcript_chars: int = MAX_TRANSCRIPT_CHARS, japanese_tokenizer: str = "sudachi",
-                 cues: dict[str, dict[str, list[str]]] | None = None) -> None:
+                 cues: dict[str, dict[str, list[str]]] | None = None, registries: dict[str, Any] | None = None,
+                 cue_boundaries: bool = True) -> None:
         self.max_transcript_chars = max_transcript_chars
         self.japanese_tokenizer = japanese_tokenizer
         self.cues = cues
+        self.registries = registries
+        self.cue_boundaries = cue_boundaries
 
     def fit(self, X: Any = None, y: Any = None) -> "PostPreprocessor":
         self.cues_ = config_cues() if self.cues is None else {k: dict(v) for k, v in self.cues.items()}
+        self.registries_ = (config_registries() if self.registries is None
+                            else json.loads(json.dumps(self.registries)))  # a deep copy, as stored
         return self
 
     def transform(self, X: Any) -> pd.DataFrame:
@@ -324,6 +274,10 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
         if not hasattr(self, "cues_"):
             self.fit()
         key = cues_key(self.cues_)
+        if not hasattr(self, "registries_"):
+            self.registries_ = {}
+        bounds = self.cue_boundaries
+        reg_key = registry_key(self.registries_)
         recs = [_ensure_clean(r) for r in _as_records(X)]
         n = len(recs)
         words, twords, chars, langs = [_NO_TOKENS] * n, [_NO_TOKENS] * n, [""] * n, [""] * n
@@ -347,7 +301,7 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
                 i = idx[j]
                 twords[i] = tr_toks[k]
                 _add_cues(metas[i], "cue_transcript", tr_cues[k])
-                _add_cues(metas[i], "cue_sub_transcript", substring_cues(tr_texts[j].lower(), key))
+                _add_cues(metas[i], "cue_sub_transcript", substring_cues(tr_texts[j].lower(), key, bounds))
             for j, i in enumerate(idx):
                 words[i], chars[i], langs[i] = toks[j], texts[j].lower(), lang
                 _add_cues(metas[i], "cue_text", cues[j])
@@ -355,7 +309,9 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
                 raw = " ".join(x for x in (recs[i].get("caption"), recs[i].get("on_screen_text")) if isinstance(x, str))
                 if raw:
                     raw = unicodedata.normalize("NFKC", raw[:MAX_TEXT_CHARS]).lower()
-                    _add_cues(metas[i], "cue_sub_text", substring_cues(raw, key))
+                    _add_cues(metas[i], "cue_sub_text", substring_cues(raw, key, bounds))
+                if reg_key != "{}":
+                    metas[i].update(registry_features(recs[i], raw, reg_key))
         return pd.DataFrame({"words": words, "transcript_words": twords, "chars": chars, "lang": langs,
                              "meta": metas})
 

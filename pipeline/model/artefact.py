@@ -106,9 +106,12 @@ def model_state(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.get_params().items()}
     params["labels"] = [str(c) for c in model.classes_]
     params["cues"] = model.prep_.cues_
+    params["registries"] = getattr(model.prep_, "registries_", {})
     state = {"format_version": FORMAT_VERSION, "labels": [str(c) for c in model.classes_], "params": params,
              "preprocessor": {"max_transcript_chars": model.prep_.max_transcript_chars,
-                              "japanese_tokenizer": model.prep_.japanese_tokenizer, "cues": model.prep_.cues_},
+                              "japanese_tokenizer": model.prep_.japanese_tokenizer, "cues": model.prep_.cues_,
+                              "registries": params["registries"], "cue_boundaries": model.prep_.cue_boundaries},
+             "rules": list(getattr(model, "rules_", [])),
              "blocks": blocks}
     return state, arrays
 
@@ -130,8 +133,12 @@ def model_from_state(state: dict[str, Any], arrays: Any) -> Any:
     model = StrategyClassifier(**params)
     model.classes_ = np.array(state["labels"], dtype=object)
     pre = state["preprocessor"]
+    # models written before registries, word-boundary cues and rules read as they were trained
     model.prep_ = PostPreprocessor(max_transcript_chars=int(pre["max_transcript_chars"]),
-                                   japanese_tokenizer=str(pre["japanese_tokenizer"]), cues=pre["cues"]).fit()
+                                   japanese_tokenizer=str(pre["japanese_tokenizer"]), cues=pre["cues"],
+                                   registries=dict(pre.get("registries") or {}),
+                                   cue_boundaries=bool(pre.get("cue_boundaries", False))).fit()
+    model.rules_ = [dict(r) for r in state.get("rules", [])]
     model.blocks_ = []
     for i, b in enumerate(state["blocks"]):
         p = f"b{i}_"

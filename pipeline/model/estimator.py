@@ -10,6 +10,7 @@ tuned by cross-validation and stored with the model.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -29,13 +30,22 @@ from sklearn.preprocessing import MultiLabelBinarizer
 
 from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
-from pipeline.features.preprocess import PostPreprocessor, token_text
+from pipeline.features.preprocess import PostPreprocessor, _as_records, token_text
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
 from pipeline.schema import labels as config_labels
 
 log = logging.getLogger(__name__)
 
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.01), 2)
+
+#: Rules ``labels.md`` states outright ("Decisions on hard cases"): a TikTok flag that decides a
+#: label by definition, whatever the training data shows. (rule name, label, record fields: any set)
+RULES = (("paid_partnership", "influencer_amplification", ("paid_partnership",)),
+         ("duet_or_stitch", "trend_participation", ("duet_from", "stitch_from")))
+#: Beta prior of a rule's precision, (positives, negatives): the definition says "always", the
+#: 5% left is room for annotation slips and flags set in error. With no flagged training post a
+#: rule scores 0.95; with the corpus's 315 flagged posts, all positive, 0.997.
+RULE_PRIOR = (19.0, 1.0)
 
 
 def to_indicator(y: Any, classes: tuple[str, ...]) -> np.ndarray:
@@ -105,6 +115,18 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         Label names in column order; None takes them from ``configs/labels.toml`` when fitting.
     cues : dict or None
         Cue table; None takes it from ``configs/cues.toml`` when fitting.
+    shuffle_calibration : bool
+        Calibrate on shuffled, label-stratified folds (True) or on scikit-learn's default
+        unshuffled folds (False: on a corpus sorted by source each fold is a few sources, and
+        the scores came out too timid; kept only to measure that).
+    rules : bool
+        Apply :data:`RULES` on top of the calibrated scores.
+    registries : dict or None
+        Registries of creators/celebrities/athletes and named TikTok trends
+        (:func:`pipeline.features.registry.config_registries`); None reads ``configs/registries/``
+        when fitting, ``{}`` turns the features off.
+    cue_boundaries : bool
+        Latin/Cyrillic/Devanagari substring cues only at word boundaries (outside hashtags).
 
     Attributes
     ----------
@@ -123,6 +145,10 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         with ``f = X·coef + intercept``, as ``CalibratedClassifierCV(method="sigmoid")`` computes it.
     cv_probabilities_ : ndarray or None
         Out-of-fold probabilities from threshold tuning (for the model card).
+    rules_ : list of dict
+        The rules in force: name, label, flag fields, flagged training posts (``n``), how many
+        carried the label (``positives``) and the resulting ``probability`` (posterior mean
+        under :data:`RULE_PRIOR`), the floor of the label's score on a flagged post.
     """
 
     def __init__(self, C: float = 4.0, use_chars: bool = True, max_char_features: int = 60000,
@@ -130,8 +156,13 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                  random_state: int = 0, char_ngram_range: tuple[int, int] = (2, 4), char_scripts: str = "nospace",
                  calibration_ensemble: bool = False, use_lemmas: bool = True,
                  japanese_tokenizer: str = "sudachi", labels: tuple[str, ...] | None = None,
-                 cues: dict[str, dict[str, list[str]]] | None = None) -> None:
+                 cues: dict[str, dict[str, list[str]]] | None = None, shuffle_calibration: bool = True,
+                 rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True) -> None:
         self.C = C
+        self.shuffle_calibration = shuffle_calibration
+        self.rules = rules
+        self.registries = registries
+        self.cue_boundaries = cue_boundaries
         self.labels = labels
         self.cues = cues
         self.japanese_tokenizer = japanese_tokenizer
@@ -147,7 +178,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _prep(self) -> PostPreprocessor:
-        return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues)
+        return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues,
+                                registries=self.registries, cue_boundaries=self.cue_boundaries)
 
     def _build(self, empty: frozenset[str] = frozenset()) -> Pipeline:
         """The training pipeline; blocks whose input column is empty in every post (``empty``) are left
@@ -165,7 +197,11 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                                                          max_features=self.max_char_features), "chars"))
         transformers = [t for t in transformers if t[0] not in empty]
         base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds,
+        # An int cv gives unshuffled folds: on a corpus sorted by source, each calibration fold
+        # was a few sources and the Platt scaling learned from scores of "another source".
+        folds = (StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+                 if self.shuffle_calibration else self.calibration_folds)
+        model = CalibratedClassifierCV(base, method="sigmoid", cv=folds,
                                        ensemble=self.calibration_ensemble) \
             if self.calibration_folds >= 2 else base
         return Pipeline([
@@ -196,11 +232,13 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                                         seen=int(Y[:, j].sum()), valid=f"at least {need}",
                                         todo=f"Annotate more posts with {name}")
         # Pre-compute features input once: tokenisation is the costly step.
-        prep = self._prep().fit(X)
-        prepped = prep.transform(X)
+        records = _as_records(X)
+        prep = self._prep().fit(records)
+        prepped = prep.transform(records)
         empty = frozenset(name for name, col in (("transcript", "transcript_words"), ("words", "words"),
                                                  ("lemmas", "words"), ("chars", "chars"))
                           if not any(len(v) for v in prepped[col]))
+        self.rules_ = self._fit_rules(records, Y)
         step(1)
         self.cv_probabilities_ = None
         if self.threshold_folds >= 2:
@@ -212,8 +250,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                 pipe.fit(prepped.iloc[train], Y[train])
                 oof[test] = pipe.predict_proba(prepped.iloc[test])
                 step(1)
-            self.cv_probabilities_ = oof
-            self.thresholds_ = best_thresholds(Y, oof)
+            # thresholds are tuned on the scores users get: rules included
+            self.cv_probabilities_ = self.apply_rules(records, oof)
+            self.thresholds_ = best_thresholds(Y, self.cv_probabilities_)
         else:
             self.thresholds_ = np.full(len(self.classes_), 0.5)
         pipe = self._build(empty)
@@ -226,6 +265,39 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     def fit_steps(self) -> int:
         """Steps :meth:`fit` reports: features, each threshold-tuning fold, the final fit."""
         return 2 + (self.threshold_folds if self.threshold_folds >= 2 else 0)
+
+    def _fit_rules(self, records: list[dict[str, Any]], Y: np.ndarray) -> list[dict[str, Any]]:
+        """The :data:`RULES` for labels this model has, with each rule's precision on the training posts."""
+        if not self.rules:
+            return []
+        out = []
+        names = [str(c) for c in self.classes_]
+        for name, label, fields in RULES:
+            if label not in names:
+                continue
+            hit = rule_hits(records, fields)
+            n, k = int(hit.sum()), int(Y[hit, names.index(label)].sum())
+            out.append({"name": name, "label": label, "fields": list(fields), "n": n, "positives": k,
+                        "probability": round((k + RULE_PRIOR[0]) / (n + RULE_PRIOR[0] + RULE_PRIOR[1]), 6)})
+        return out
+
+    def apply_rules(self, X: Any, P: np.ndarray) -> np.ndarray:
+        """Raise each rule's label score on posts carrying its flag to at least the rule's probability.
+
+        Reads the flags from the records themselves, not from the feature matrix: a flag never
+        seen in training has no feature column, and the rule must still hold.
+        """
+        rules = getattr(self, "rules_", None) or []
+        if not rules or len(P) == 0:
+            return P
+        records = _as_records(X)
+        names = [str(c) for c in self.classes_]
+        P = np.array(P, dtype=float, copy=True)
+        for rule in rules:
+            j = names.index(rule["label"])
+            hit = rule_hits(records, rule["fields"])
+            P[hit, j] = np.maximum(P[hit, j], float(rule["probability"]))
+        return P
 
     def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
         """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""
@@ -256,7 +328,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         return sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((len(frame), 0))
 
     def proba_from_features(self, M: sp.spmatrix) -> np.ndarray:
-        """Calibrated probabilities from a feature matrix made by :meth:`features`."""
+        """Calibrated probabilities from a feature matrix made by :meth:`features` (before
+        :meth:`apply_rules`, which needs the records)."""
         check_is_fitted(self, "coef_")
         out = np.empty((M.shape[0], len(self.classes_)))
         for j in range(len(self.classes_)):
@@ -266,12 +339,12 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated probability of each label, shape (n_posts, n_labels)."""
+        """Calibrated probability of each label, shape (n_posts, n_labels), rules applied."""
         check_is_fitted(self, "coef_")
         X = list(X) if not hasattr(X, "iloc") else X
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
-        return self.proba_from_features(self.features(X))
+        return self.apply_rules(X, self.proba_from_features(self.features(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """Indicator matrix (n_posts, n_labels) using the tuned per-label thresholds."""
@@ -294,6 +367,15 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
         return tags
+
+
+def rule_hits(records: Sequence[dict[str, Any]], fields: Sequence[str]) -> np.ndarray:
+    """Boolean per record: any of ``fields`` set (a flag that is true, or a non-empty duet/stitch source)."""
+    def on(v: Any) -> bool:
+        if isinstance(v, str):
+            return v.strip().lower() not in ("", "0", "false", "no", "none", "nan")
+        return bool(v) and v == v  # NaN is truthy but means missing
+    return np.fromiter((any(on(r.get(f)) for f in fields) for r in records), dtype=bool, count=len(records))
 
 
 def clone_classifier(clf: StrategyClassifier) -> StrategyClassifier:

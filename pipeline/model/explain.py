@@ -171,7 +171,7 @@ def predict_and_explain(model: Any, records: Sequence[dict[str, Any]],
     if len(records) == 0:
         return np.zeros((0, len(model.classes_))), []
     X = feature_matrix(model, records)
-    return model.proba_from_features(X), explain_matrix(model, X, top_k)
+    return model.apply_rules(records, model.proba_from_features(X)), explain_matrix(model, X, top_k)
 
 
 def explain(model: Any, records: Sequence[dict[str, Any]], top_k: int = TOP_K) -> list[Explanation]:

@@ -61,8 +61,9 @@ log = logging.getLogger(__name__)
 
 FACTORY_NAME = "diplomacy_strategy"
 #: Post-record fields read from ``doc._.<name>`` (the caption is ``doc.text``).
+#: ``actor`` (the poster's handle) only keeps the poster's own registry entry from counting as a mention.
 POST_EXTENSIONS: tuple[str, ...] = ("transcript", "on_screen_text", "hashtags", "mentions", "paid_partnership",
-                                    "is_ad", "duet_from", "stitch_from", "music", "language")
+                                    "is_ad", "duet_from", "stitch_from", "music", "language", "actor")
 #: Doc extension receiving the label names at or above their thresholds.
 STRATEGIES_ATTR = "strategies"
 MODEL_CARD_FILE = "MODEL_CARD.md"

@@ -14,8 +14,9 @@ import numpy as np
 from pipeline.corpus.read import corpus_sha256, post_id_hash, read_corpus
 from pipeline.errors import TrainingDataError
 from pipeline.evaluation.baselines import keyword_baseline
-from pipeline.evaluation.cv import cross_validate_config
-from pipeline.evaluation.metrics import bootstrap_ci, metric_summary
+from pipeline.evaluation.calibration import calibration_summary
+from pipeline.evaluation.cv import cross_validate_config, fold_groups
+from pipeline.evaluation.metrics import bootstrap_ci, bootstrap_f1, ci_from_samples, metric_summary, paired_from_samples
 from pipeline.io.atomic import staged_dir
 from pipeline.io.progress import bar as progress_bar
 from pipeline.model.artefact import save_model
@@ -27,12 +28,15 @@ from pipeline.schema import labels
 log = logging.getLogger(__name__)
 
 
-def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None, cv: int = 0) -> dict[str, Any]:
+def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = None, cv: int = 0,
+          group_by: str | None = "actor") -> dict[str, Any]:
     """Fit the classifier on the corpora and write a model directory; returns its metadata.
 
     With ``cv`` ≥ 2 the same configuration is also cross-validated on the corpus (same seed)
-    and the honest out-of-fold figures, with bootstrap intervals and the keyword baseline, are
-    stored in ``meta.json`` and the model card.
+    and the honest out-of-fold figures, with bootstrap intervals, calibration and the keyword
+    baseline, are stored in ``meta.json`` and the model card — on random folds and, when the
+    corpus has at least ``cv`` distinct ``group_by`` values, on folds that never split an
+    account (``grouped_cross_validation``): the figure for accounts the model has not seen.
     """
     corpus_paths = [corpus_paths] if isinstance(corpus_paths, (str, Path)) else list(corpus_paths)
     cfg = load_config(config)
@@ -62,14 +66,26 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
                             # lets `evaluate` warn when evaluated posts were trained on (ids not kept)
                             "post_id_sha256_16": sorted({post_id_hash(r.get("post_id")) for r in records})},
         "train_seconds": round(seconds, 1),
+        "rules": list(getattr(clf, "rules_", [])),
         "metrics": metrics,
     }
     cv_result = None
     if cv >= 2:
         proba, pred = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"])
         cv_result = {"mode": f"{cv}-fold cross-validation (seed {cfg['seed']})", **metric_summary(Y, pred, proba),
-                     "bootstrap_ci": bootstrap_ci(Y, pred), "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
+                     "bootstrap_ci": bootstrap_ci(Y, pred), "calibration": calibration_summary(Y, proba),
+                     "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
         meta["metrics"]["cross_validation"] = cv_result
+        if group_by is not None and len(set(fold_groups(records, group_by).tolist())) >= cv:
+            g_proba, g_pred = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"],
+                                                    group_by=group_by)
+            r_s, g_s = bootstrap_f1(Y, [pred, g_pred])
+            cv_result["grouped"] = {
+                "mode": f"{cv}-fold cross-validation grouped by {group_by} (seed {cfg['seed']}): no {group_by} on "
+                        "both sides of a fold; posts without one are their own group",
+                **metric_summary(Y, g_pred, g_proba), "bootstrap_ci": ci_from_samples(g_s, n_boot=1000, level=0.95),
+                "calibration": calibration_summary(Y, g_proba),
+                "grouped_minus_random": paired_from_samples(Y, g_pred, pred, g_s, r_s, n_boot=1000, level=0.95)}
     # the model files appear in out_dir only once all are written (an interrupt leaves none)
     with staged_dir(Path(out_dir), protect=list(corpus_paths)) as stage:
         full = save_model(clf, stage, meta)

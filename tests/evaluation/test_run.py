@@ -197,3 +197,43 @@ def test_breakdown_leaves_out_labels_absent_from_a_group():
     assert out["ro"]["macro_f1"] == 1.0  # only influencer_amplification occurs: it is not averaged with two zeros
     assert out["ro"]["per_label_f1"]["trend_participation"] is None
     assert out["ne"]["macro_f1"] is None
+
+
+@pytest.fixture(scope="module")
+def grouped_run(tmp_path_factory, small_corpus):
+    """A tiny cross-validation with grouped folds beside the random ones, and its report."""
+    config = tmp_path_factory.mktemp("cfg") / "tiny.toml"
+    config.write_text("seed = 3\n[classifier]\nuse_chars = false\ncalibration_folds = 2\nthreshold_folds = 0\n",
+                      encoding="utf-8")
+    out = tmp_path_factory.mktemp("grouprep")
+    result = ev.evaluate([small_corpus], cv=3, config=config, report_dir=out, n_boot=200, spacy_baseline=False,
+                         group_by="actor")
+    return result, out
+
+
+@pytest.mark.slow
+def test_grouped_cv_beside_random_cv_with_intervals_and_calibration(grouped_run):
+    result, out = grouped_run
+    g = result["grouped_cv"]
+    assert g["group_by"] == "actor" and g["n_posts"] == result["n_posts"]
+    lo, hi = g["bootstrap_ci"]["macro_f1"]
+    assert lo <= g["macro_f1"] <= hi
+    d = g["grouped_minus_random"]
+    assert d["difference"] == pytest.approx(g["macro_f1"] - result["macro_f1"], abs=2e-4)
+    for cal in (result["calibration"], g["calibration"]):
+        for n in labels():
+            row = cal["per_label"][n]
+            assert {"brier", "ece", "slope", "slope_ci", "bins"} <= set(row)
+            assert sum(b["n"] for b in row["bins"]) == result["n_posts"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Accounts the model has not seen" in html and "calibration slope" in html
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "grouped by actor" in md and "## Calibration" in md
+
+
+def test_cli_group_by_needs_cv_and_a_known_field():
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", "c.jsonl", "--group-by", "actor"])
+    assert res.exit_code == 2 and "--cv" in res.output
+    res = runner.invoke(app, ["evaluate", "c.jsonl", "--cv", "2", "--group-by", "language"])
+    assert res.exit_code == 2 and "actor" in res.output
