@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,6 +18,14 @@ from pipeline.cli.options import (COLUMN_FIELDS, FORMAT_CHOICES, ColumnOpt, Form
                                   TranscriptsOpt, parse_columns as _parse_columns)
 from pipeline.cli.options import (EngineOpt, PartitionsOpt, SchedulerOpt, dask_only_supports as _dask_only_supports,
                                   engine as _engine)
+
+from pipeline.cli.common import Terminated  # noqa: F401 (tests raise it)
+from pipeline.cli.common import cap_workers as _cap_workers
+from pipeline.cli.common import fail as _fail
+from pipeline.cli.common import interrupts as _interrupts
+from pipeline.cli.common import note as _note
+from pipeline.cli.common import on_sigterm as _on_sigterm
+from pipeline.cli.common import quiet_mode as _quiet
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
@@ -41,65 +47,8 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Classify TikTok posts by diplomacy communication strategy and report per actor."""
 
 
-def _quiet(quiet: bool) -> None:
-    from pipeline.io.progress import set_enabled
-
-    set_enabled(False if quiet else None)
-
-
-def _note(quiet: bool, message: str) -> None:
-    if not quiet:
-        typer.echo(message, err=True)
-
-
-def _cap_workers(workers: int | None, quiet: bool) -> int | None:
-    """``--workers`` above the CPUs this process may use is capped (more would only compete), with a note."""
-    import os
-
-    if workers is None:
-        return None
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if workers > cpus:
-        _note(quiet, f"note: --workers {workers} is more than the {cpus} CPUs available; using {cpus}")
-        return cpus
-    return workers
-
-
 ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
-
-
-def _fail(exc: Exception) -> None:
-    """One line on stderr; exit 1 (2 for a usage error), never a traceback for user input."""
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(getattr(exc, "exit_code", 1))
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every ``finally`` runs: temporary files are removed and
-    worker processes stopped."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-@contextmanager
-def _interrupts() -> Iterator[None]:
-    """Ctrl-C or SIGTERM during a command: one line saying nothing was written, exit 130 / 143.
-
-    Outputs are only renamed into place at the end of a run, so an interrupted run has
-    written nothing under the final names (the ``finally`` blocks removed the temporary files
-    and stopped worker processes before this runs).
-    """
-    try:
-        yield
-    except Terminated:
-        typer.echo("interrupted (SIGTERM): nothing written; any previous output is unchanged", err=True)
-        raise typer.Exit(143) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: nothing written; any previous output is unchanged", err=True)
-        raise typer.Exit(130) from None
 
 
 @app.command()
