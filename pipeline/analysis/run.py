@@ -60,7 +60,7 @@ def _signed(x: float) -> str:
 def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> tuple[list[Block], list[str]]:
     """One block per event (chart of all posts and actor types, table, flagged actors), and notes."""
     names, blocks, notes = labels(), [], []
-    for i, ev in enumerate(events, start=1):
+    for ev in events:
         r = rows[(rows["event"] == ev.name) & (rows["event_date"] == ev.day.isoformat())]
         shown = r[r["level"].isin(["all", "actor_type"])].copy()
         shown["group"] = shown["group"].where(shown["level"] != "all", "all posts")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ def coordination(
                                            min=1)] = 20,
     fields: Annotated[str, typer.Option(help="Text fields to compare, comma-separated.")] =
         "caption,on_screen_text,transcript",
-    actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
+    actors: Annotated[Path | None, typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
                                                    dir_okay=False)] = None,
     top: Annotated[int, typer.Option(help="Clusters and actor pairs listed in the HTML page.", min=1)] = 25,
 ) -> None:

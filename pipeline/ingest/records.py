@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.schema import empty_post, fold_tag
@@ -127,9 +127,9 @@ def _to_iso(value: Any) -> str | None:
         if dt is None:
             return None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         try:
-            return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
         except (OverflowError, ValueError):  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
             return None
     try:
@@ -139,7 +139,7 @@ def _to_iso(value: Any) -> str | None:
     if ts > 1e11:  # milliseconds
         ts /= 1000
     try:
-        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -126,7 +126,7 @@ class RecordWriter:
         """Key-value metadata for the Parquet footer (ignored for JSONL/CSV, which use a sidecar)."""
         self._kv.update(kv)
 
-    def __enter__(self) -> "RecordWriter":
+    def __enter__(self) -> RecordWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_file_for(self.path)
         if self.kind in ("jsonl", "csv"):

@@ -22,10 +22,10 @@ import orjson
 from pipeline.errors import PipelineError
 from pipeline.ingest.partitions import Part, plan_parts
 from pipeline.io.writers import checked_record, output_kind, part_files, unflat_row
-from pipeline.report.aggregate import Aggregator
-from pipeline.report.registry import Registry, load_registry
 from pipeline.label.provenance import read_provenance
+from pipeline.report.aggregate import Aggregator
 from pipeline.report.model_info import priors
+from pipeline.report.registry import Registry, load_registry
 from pipeline.report.run import ReportRun, source_name, write_report_staged
 
 log = logging.getLogger(__name__)

@@ -123,7 +123,7 @@ class ScoreHistograms:
                 self.counts[key], self.sums[key] = counts[i].copy(), sums[i].copy()
                 self.labelled[key], self.posts[key] = lab[i].copy(), int(posts[i])
 
-    def merge(self, other: "ScoreHistograms") -> None:
+    def merge(self, other: ScoreHistograms) -> None:
         """Add the histograms of ``other`` (another part of the same input): counts, score sums,
         labelled and post counts add up per (level, group); groups new here keep ``other``'s order."""
         for key, counts in other.counts.items():

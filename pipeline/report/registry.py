@@ -14,10 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import read_toml
+from pipeline.config import CONFIG_DIR, read_toml
 from pipeline.errors import InputFileError
 from pipeline.io.sources import open_text
-from pipeline.config import CONFIG_DIR
 
 UNKNOWN = "unknown"
 NO_ACTOR = "(no actor)"
