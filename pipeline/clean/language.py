@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 _KANA_RE = re.compile("[\u3040-\u30ff]")
 _HAN_RE = re.compile("[\u4e00-\u9fff]")
@@ -178,7 +178,7 @@ def detect_languages(texts: list[str], rule: DecisionRule | None = None) -> list
         model = _model(rule.languages)
         for i, (lang, prob) in zip(todo, _classify_many(model, [decided[i][1] for i in todo])):
             langs[i] = _model_language(lang, prob, decided[i][2], decided[i][1], rule)
-    return langs
+    return cast(list[str], langs)  # the model decided every None above
 
 
 # --- the model over many texts at once ---------------------------------------------------------

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -171,7 +171,7 @@ def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path |
     try:
         from pipeline.model.thresholds import parse_thresholds
 
-        kw = dict(model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format, columns=cols,
+        kw: dict[str, Any] = dict(model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format, columns=cols,
                   chunk_size=chunk_size, explain=explain, top_k=explain_top, date_formats=date_format)
         if _engine(engine) == "dask":
             from pipeline.label.dask_engine import label_files_dask  # lazy: imports dask only for --engine dask
@@ -187,8 +187,8 @@ def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path |
         _fail(exc)
         return
     _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
-    if run.stats.transcript_summary():
-        _note(quiet, run.stats.transcript_summary())
+    if transcripts_note := run.stats.transcript_summary():
+        _note(quiet, transcripts_note)
     for line in _ingest_notes(run.stats):
         typer.echo(line, err=True)
     if run.stats.without_text:

@@ -64,7 +64,8 @@ class IngestStats:
 
     def reject(self, item: Reject) -> None:
         self.rejected += item.count
-        kind = _REASON_KIND_RE.match(item.reason).group(1).strip()
+        m = _REASON_KIND_RE.match(item.reason)
+        kind = m.group(1).strip() if m else item.reason  # a reason starting with ':', '(' or a digit
         self.reasons[kind] += item.count
         if kind == "duplicate post_id":
             self.duplicates += item.count

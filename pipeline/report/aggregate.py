@@ -66,7 +66,8 @@ def _metric(value: Any) -> int | None:
     if _missing(value) or isinstance(value, bool):
         return None
     if isinstance(value, numbers.Integral):
-        return int(value) if value >= 0 else None
+        count = int(value)
+        return count if count >= 0 else None
     try:
         number = float(value)
     except (TypeError, ValueError):

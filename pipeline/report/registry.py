@@ -58,7 +58,7 @@ def _entry(handle: str, entry: Any) -> tuple[dict[str, str] | None, list[str]]:
     if country and not _COUNTRY.match(country):
         problems.append(f"actor {handle!r} has country {entry.get('country')!r} (use a two-letter ISO code such as "
                         "'JP', or leave it empty)")
-    if problems:
+    if problems or atype is None:  # an unknown type is one of the problems
         return None, problems
     return {"name": str(entry.get("name") or handle).strip(), "type": atype, "country": country}, []
 

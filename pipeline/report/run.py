@@ -140,7 +140,7 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
                 + example_sections(tables, names, examples) + [engagement_section(tables, names)]
                 + other_sections(tables, names, top_actors=top, top_hashtags=5))
 
-    kw = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
+    kw: dict[str, Any] = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
     written["report.html"] = _write_text(out_dir / "report.html", render_html(build(top_actors), pngs, **kw))
     md = render_md(build(min(top_actors, 20)), {name: f"charts/{name}.png" for name in pngs}, **kw)
     written["summary.md"] = _write_text(out_dir / "summary.md", md)
