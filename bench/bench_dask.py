@@ -118,7 +118,7 @@ def run_sampled(cmd: list[str], interval: float) -> Run:
 def report(name: str, run: Run, posts: int) -> None:
     print(f"\n{name}: {run.seconds:.1f} s, {posts / run.seconds:,.0f} posts/s, peak summed PSS {run.total_mb:,.0f} MB"
           f" (exit {run.returncode})")
-    for pid, (role, mb) in sorted(run.per_process.items(), key=lambda kv: -kv[1][1]):
+    for _pid, (role, mb) in sorted(run.per_process.items(), key=lambda kv: -kv[1][1]):
         if mb >= 20:
             print(f"  {mb:7,.0f} MB  {role}")
     if run.returncode:

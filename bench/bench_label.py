@@ -57,8 +57,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_textcat import infer, label_jsonl, texts_of, train_textcat  # noqa: E402
-from common import (KEEP, fmt_rate, fmt_ratio, head_posts, run_command, synthetic_posts,  # noqa: E402
-                    throughput, timed_or_error, write_jsonl)
+from common import (  # noqa: E402
+    KEEP,
+    fmt_rate,
+    fmt_ratio,
+    head_posts,
+    run_command,
+    synthetic_posts,
+    throughput,
+    timed_or_error,
+    write_jsonl,
+)
 
 from pipeline.ingest import iter_posts  # noqa: E402
 from pipeline.label.run import CHUNK_SIZE, label_files  # noqa: E402
@@ -127,7 +136,7 @@ def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, 
     small = write_jsonl(head_posts(path, STARTUP_POSTS), path.with_name(f"startup_{path.name}"))
     for explain in (False, True) if args.explain else (False,):
         for w in workers:
-            def cmd(src: Path) -> list[str]:
+            def cmd(src: Path, w: int = w, explain: bool = explain) -> list[str]:
                 c = [sys.executable, "-m", "pipeline", "label", str(src), "-o", str(out),
                      "--chunk-size", str(args.chunk_size), "--workers", str(w)]
                 return c + (["--model", str(args.model)] if args.model else []) + (["--explain"] if explain else [])

@@ -33,8 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.clean.language import (COMMON_LANGUAGES as COMMON, PREVIOUS_RULE, RULE,  # noqa: E402
-                                     DecisionRule, _record_text, _strip_tags, detect_languages)
+from pipeline.clean.language import (
+    COMMON_LANGUAGES as COMMON,  # noqa: E402
+    PREVIOUS_RULE,
+    RULE,
+    DecisionRule,
+    _record_text,
+    _strip_tags,
+    detect_languages,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORD_RE = re.compile(r"[^\W\d_]+")

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipeline.corpus.agreement import agreement_report  # noqa: E402
 from pipeline.clean.text import extract_mentions  # noqa: E402
+from pipeline.corpus.agreement import agreement_report  # noqa: E402
 from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
 from pipeline.schema import POST_FIELDS, validate_labels  # noqa: E402
 
@@ -57,7 +57,7 @@ def pseudonym(handle: str, key: bytes) -> str:
 def main(data_root: str, corpora: str) -> None:
     root, out = Path(data_root), Path(corpora)
     ann = out / "annotations"
-    pool = {json.loads(l)["uid"]: json.loads(l) for l in open(out / "sampling/manifest.jsonl", encoding="utf-8")}
+    pool = {json.loads(line)["uid"]: json.loads(line) for line in open(out / "sampling/manifest.jsonl", encoding="utf-8")}
     primary: dict[str, dict] = {}
     for f in sorted(glob.glob(str(ann / "labels_batch_*.jsonl"))):
         batch = re.search(r"batch_(\d+)", f).group(1)

@@ -45,7 +45,7 @@ def jp(root: Path, rng: random.Random) -> list[dict]:
     for r in rows:
         by_acc.setdefault(r["channelId"], []).append(r)
     chosen: dict[str, tuple[dict, str]] = {}
-    for acc, rs in sorted(by_acc.items()):
+    for _acc, rs in sorted(by_acc.items()):
         for r in rng.sample(rs, min(14, len(rs))):
             chosen.setdefault(r["videoId"], (r, "jp:per_account_random"))
     for name, cue, n in (("trend", TREND_CUES, 220), ("influencer", INFL_CUES, 170),

@@ -74,6 +74,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
 from build_pool import clip  # noqa: E402
+
 from pipeline.ingest import IngestStats, iter_posts  # noqa: E402
 from pipeline.schema import has_text  # noqa: E402
 

@@ -22,11 +22,11 @@ from typing import Any
 from pipeline import __version__
 from pipeline.analysis.charts import network
 from pipeline.analysis.coordination import CoordinationResult, find_clusters
+from pipeline.analysis.output import Block, atomic_write, render_markdown, render_page, write_table, write_text
 from pipeline.analysis.posts import load_posts
 from pipeline.analysis.text import TEXT_FIELDS, text_getter
-from pipeline.report.registry import Registry
-from pipeline.analysis.output import Block, atomic_write, render_markdown, render_page, write_table, write_text
 from pipeline.errors import PipelineError
+from pipeline.report.registry import Registry
 
 log = logging.getLogger(__name__)
 

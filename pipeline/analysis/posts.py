@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -80,7 +80,7 @@ def _times(values: list[Any]) -> pd.Series:
     return pd.to_datetime(pd.Series(values, dtype=object), utc=True, errors="coerce", format="ISO8601")
 
 
-def load_posts(paths: Iterable[Path], registry: Registry, *, texts: Mapping[str, Callable[[Mapping[str, Any]], str]]
+def load_posts(paths: Iterable[Path], registry: Registry, *, texts: Mapping[str, Callable[[Mapping[str, Any]], str | None]]
                | None = None, hashtags: bool = True) -> PostTable:
     """Read ``label`` output files into a :class:`PostTable`.
 
@@ -97,7 +97,8 @@ def load_posts(paths: Iterable[Path], registry: Registry, *, texts: Mapping[str,
         Keep the lower-cased hashtags (without ``#``) as a list column ``hashtags``.
     """
     names = labels()
-    parts, read, skipped = [], 0, Counter()
+    parts: list[pd.DataFrame] = []
+    read, skipped = 0, Counter[str]()
     for path in paths:
         path = Path(path)
         try:
@@ -120,8 +121,8 @@ def load_posts(paths: Iterable[Path], registry: Registry, *, texts: Mapping[str,
     return PostTable(frame, read, skipped)
 
 
-def _chunk_frame(chunk: list[Mapping[str, Any]], path: Path, names: tuple[str, ...],
-                 texts: Mapping[str, Callable[[Mapping[str, Any]], str]] | None, hashtags: bool,
+def _chunk_frame(chunk: Sequence[Mapping[str, Any]], path: Path, names: tuple[str, ...],
+                 texts: Mapping[str, Callable[[Mapping[str, Any]], str | None]] | None, hashtags: bool,
                  skipped: Counter[str]) -> pd.DataFrame:
     actors = [actor_key(r.get("actor")) for r in chunk]
     when = _times([r.get("created_at") for r in chunk])

@@ -16,6 +16,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -60,7 +61,7 @@ def _signed(x: float) -> str:
 def event_blocks(rows: pd.DataFrame, events: list[Event], window: timedelta) -> tuple[list[Block], list[str]]:
     """One block per event (chart of all posts and actor types, table, flagged actors), and notes."""
     names, blocks, notes = labels(), [], []
-    for i, ev in enumerate(events, start=1):
+    for ev in events:
         r = rows[(rows["event"] == ev.name) & (rows["event_date"] == ev.day.isoformat())]
         shown = r[r["level"].isin(["all", "actor_type"])].copy()
         shown["group"] = shown["group"].where(shown["level"] != "all", "all posts")
@@ -145,7 +146,7 @@ def write_analyses(labelled: Path, out_dir: Path, registry: Registry, events: li
             for i, block in enumerate(ev_blocks, start=1):
                 for _, png in block.charts:
                     name = f"analysis_charts/event_{i}.png"
-                    written[name] = atomic_write(out_dir / name, lambda t, png=png: t.write_bytes(png))
+                    written[name] = atomic_write(out_dir / name, partial(Path.write_bytes, data=png))
             blocks += ev_blocks
             flagged = rows[rows["significant"] & (rows["level"] != "actor")]
             lines.append(f"{len(events)} events: {len(flagged)} actor-type/overall strategy shares changed (95% "
@@ -158,7 +159,7 @@ def write_analyses(labelled: Path, out_dir: Path, registry: Registry, events: li
         ad_blocks, notes = adoption_blocks(table, adopters, lags)
         for _, png in ad_blocks[0].charts:
             name = "analysis_charts/trend_adoption.png"
-            written[name] = atomic_write(out_dir / name, lambda t, png=png: t.write_bytes(png))
+            written[name] = atomic_write(out_dir / name, partial(Path.write_bytes, data=png))
         blocks += ad_blocks
         lines.append(f"trend adoption: {len(table)} trends followed")
         lines += [f"note: {n}" for n in notes]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 _KANA_RE = re.compile("[\u3040-\u30ff]")
 _HAN_RE = re.compile("[\u4e00-\u9fff]")
@@ -31,7 +31,7 @@ MIN_LETTERS = 12
 # non-letters ([\W\d_] is exactly the complement of the letter class [^\W\d_]) then takes one
 # letter.  The possessive ``*+`` never backtracks, so this stops after the 12th letter instead
 # of listing every letter of a long transcript.
-_ENOUGH_LETTERS_RE = re.compile(r"(?:[\W\d_]*+[^\W\d_]){%d}" % MIN_LETTERS)
+_ENOUGH_LETTERS_RE = re.compile(rf"(?:[\W\d_]*+[^\W\d_]){{{MIN_LETTERS}}}")
 
 @dataclass(frozen=True)
 class DecisionRule:
@@ -56,7 +56,7 @@ class DecisionRule:
 
 def _letters_re(n: int) -> re.Pattern:
     """Matches (at the start) iff the text has at least ``n`` letters (see ``_ENOUGH_LETTERS_RE``)."""
-    return re.compile(r"(?:[\W\d_]*+[^\W\d_]){%d}" % n)
+    return re.compile(rf"(?:[\W\d_]*+[^\W\d_]){{{n}}}")
 
 
 _LONG_RE_CACHE: dict[int, re.Pattern] = {}
@@ -89,8 +89,9 @@ def _with_float32_table(identifier):
     ``tests/test_speed_ingest_language.py``), for ~30 MB more memory.  Other py3langid
     versions (other scoring code) keep their table as shipped.
     """
-    import numpy as np
     from importlib.metadata import version
+
+    import numpy as np
 
     if not version("py3langid").startswith("0.4.") or identifier.nb_ptc.dtype != np.float16:
         return identifier
@@ -177,7 +178,7 @@ def detect_languages(texts: list[str], rule: DecisionRule | None = None) -> list
         model = _model(rule.languages)
         for i, (lang, prob) in zip(todo, _classify_many(model, [decided[i][1] for i in todo])):
             langs[i] = _model_language(lang, prob, decided[i][2], decided[i][1], rule)
-    return langs
+    return cast(list[str], langs)  # the model decided every None above
 
 
 # --- the model over many texts at once ---------------------------------------------------------

@@ -271,14 +271,15 @@ def _merged(given: Any, found: list[str]) -> list[Any]:
     merged = list(given or [])
     if not found:
         return merged
+    known: set[Any] | None
     try:
         known = set(merged)
     except TypeError:
-        known = merged
+        known = None  # unhashable items: test against the list itself
     for item in found:
-        if item not in known:
+        if item not in (merged if known is None else known):
             merged.append(item)
-            if known is not merged:
+            if known is not None:
                 known.add(item)
     return merged
 

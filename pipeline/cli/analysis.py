@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +27,7 @@ def coordination(
                                            min=1)] = 20,
     fields: Annotated[str, typer.Option(help="Text fields to compare, comma-separated.")] =
         "caption,on_screen_text,transcript",
-    actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
+    actors: Annotated[Path | None, typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
                                                    dir_okay=False)] = None,
     top: Annotated[int, typer.Option(help="Clusters and actor pairs listed in the HTML page.", min=1)] = 25,
 ) -> None:
@@ -57,7 +58,7 @@ def coordination(
     typer.echo(f"tables (CSV, Parquet) and coordination.gexf: {output}", err=True)
 
 
-def analysis_options(event: list[str] | None, events: Path | None, window: str) -> tuple[list, object]:
+def analysis_options(event: list[str] | None, events: Path | None, window: str) -> tuple[list[Any], timedelta]:
     """Parse ``report``'s --event/--events/--window; a bad value is a usage error (exit 2) or a file error (exit 1)."""
     from pipeline.analysis.events import parse_event, read_events
     from pipeline.analysis.posts import parse_duration
@@ -75,7 +76,7 @@ def analysis_options(event: list[str] | None, events: Path | None, window: str) 
     return evs, span
 
 
-def report_analyses(labelled: Path, output: Path, actors: Path | None, planned: tuple[list, object],
+def report_analyses(labelled: Path, output: Path, actors: Path | None, planned: tuple[list[Any], timedelta],
                     trend: list[str] | None) -> None:
     """Event windows (when events are given) and trend adoption, written beside the report."""
     from pipeline.analysis.run import write_analyses

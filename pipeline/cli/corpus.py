@@ -7,7 +7,7 @@ pre-annotations), stats, and suggest (active learning: what to annotate next).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ from pipeline.cli.options import FORMAT_CHOICES, ColumnOpt, FormatOpt, Transcrip
 corpus_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Build and grow annotated corpora with Label Studio, Prodigy, doccano or spreadsheets.")
 
-ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
+ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 IMPORT_FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
 
@@ -41,8 +41,8 @@ def import_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="Annotation exports: Label Studio JSON, Prodigy db-out JSONL, "
                                                       "doccano JSONL, or CSV.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Corpus JSONL to write.", dir_okay=False)],
-    format: Annotated[Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano or csv (default: detected).")] = None,
-    annotator: Annotated[Optional[str], typer.Option(help="Annotator name for every imported annotation "
+    format: Annotated[str | None, typer.Option("--format", help="labelstudio, prodigy, doccano or csv (default: detected).")] = None,
+    annotator: Annotated[str | None, typer.Option(help="Annotator name for every imported annotation "
                                                          "(default: what the tool recorded).")] = None,
 ) -> None:
     """Turn annotation-tool exports into a corpus JSONL that 'train' and 'evaluate' read."""
@@ -93,7 +93,7 @@ def export(
 @corpus_app.command()
 def stats(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s).")],
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the numbers as JSON here.",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the numbers as JSON here.",
                                                      dir_okay=False)] = None,
 ) -> None:
     """Size, positives per label, languages, sources, annotators and sampling strata of a corpus."""
@@ -121,13 +121,13 @@ def suggest(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where the picks go (.json: Label Studio, .jsonl: JSONL).",
                                          dir_okay=False)],
     model: ModelOpt = None,
-    exclude: Annotated[Optional[list[Path]], typer.Option("--exclude", help="Corpus JSONL of posts already annotated "
+    exclude: Annotated[list[Path] | None, typer.Option("--exclude", help="Corpus JSONL of posts already annotated "
                                                                              "(repeatable).", dir_okay=False)] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="labelstudio or jsonl (default: from the output extension).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="labelstudio or jsonl (default: from the output extension).")] = None,
     diversity: Annotated[float, typer.Option(help="How strongly near-duplicate picks are penalised (0 = uncertainty only).",
                                              min=0.0)] = 1.0,
     transcripts: TranscriptsOpt = None,
-    input_format: Annotated[Optional[str], typer.Option(
+    input_format: Annotated[str | None, typer.Option(
         "--input-format", help=f"Force the input format as 'label --format' does (--format here is the output's): "
                                f"{FORMAT_CHOICES}.")] = None,
     column: ColumnOpt = None,

@@ -10,22 +10,32 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli.options import (COLUMN_FIELDS, FORMAT_CHOICES, ColumnOpt, FormatOpt,  # noqa: F401 (re-exported)
-                                  TranscriptsOpt, parse_columns as _parse_columns)
-from pipeline.cli.options import (EngineOpt, PartitionsOpt, SchedulerOpt, dask_only_supports as _dask_only_supports,
-                                  engine as _engine)
-
-from pipeline.cli.common import Terminated  # noqa: F401 (tests raise it)
-from pipeline.cli.common import cap_workers as _cap_workers
-from pipeline.cli.common import fail as _fail
-from pipeline.cli.common import interrupts as _interrupts
-from pipeline.cli.common import note as _note
-from pipeline.cli.common import on_sigterm as _on_sigterm
-from pipeline.cli.common import quiet_mode as _quiet
+from pipeline.cli.common import (
+    Terminated,  # noqa: F401 (tests raise it)
+    cap_workers as _cap_workers,
+    fail as _fail,
+    interrupts as _interrupts,
+    note as _note,
+    on_sigterm as _on_sigterm,
+    quiet_mode as _quiet,
+)
+from pipeline.cli.options import (  # noqa: F401 (re-exported)
+    COLUMN_FIELDS,
+    FORMAT_CHOICES,
+    ColumnOpt,
+    EngineOpt,
+    FormatOpt,
+    PartitionsOpt,
+    SchedulerOpt,
+    TranscriptsOpt,
+    dask_only_supports as _dask_only_supports,
+    engine as _engine,
+    parse_columns as _parse_columns,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Classify TikTok posts by diplomacy communication strategy and report per actor.")
@@ -47,7 +57,7 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Classify TikTok posts by diplomacy communication strategy and report per actor."""
 
 
-ModelOpt = Annotated[Optional[Path], typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
+ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
                                                   file_okay=False)]
 
 
@@ -58,7 +68,7 @@ def label(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file: .jsonl, .csv or .parquet; with --engine "
                                                                 "dask also DIR/ (partitioned Parquet).")],
     model: ModelOpt = None,
-    rejects: Annotated[Optional[Path], typer.Option(help="Where unusable records go (JSONL; default OUTPUT with its "
+    rejects: Annotated[Path | None, typer.Option(help="Where unusable records go (JSONL; default OUTPUT with its "
                                                          "extension replaced by .rejects.jsonl).")] = None,
     transcripts: TranscriptsOpt = None,
     format: FormatOpt = None,
@@ -68,7 +78,7 @@ def label(
                                                             "decision and the field they came from.")] = False,
     explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",
                                              min=1)] = 5,
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[int | None, typer.Option(
         help="Worker processes labelling chunks in parallel (each loads the model once; output order unchanged). "
              "Default: one per CPU this process may use, at most 4, or 1 when the input fits in one chunk; "
              "1 labels in this process. With --engine dask and no --scheduler: the LocalCluster's worker processes "
@@ -77,7 +87,7 @@ def label(
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     partitions: PartitionsOpt = None,
-    threshold: Annotated[Optional[list[str]], typer.Option(
+    threshold: Annotated[list[str] | None, typer.Option(
         "--threshold", help="Replace a label's tuned decision threshold with one you validated: LABEL=VALUE "
                             "(repeatable); recorded in the log and the output's provenance.")] = None,
     quiet: QuietOpt = False,
@@ -85,7 +95,7 @@ def label(
                                              "(listed at the end) instead of stopping before writing anything.")] = False,
     allow_no_text: Annotated[bool, typer.Option("--allow-no-text", help="Label even when no column was mapped to a "
                                                 "text field for most posts (from flags only).")] = False,
-    date_format: Annotated[Optional[list[str]], typer.Option("--date-format", help="strptime pattern for dates that "
+    date_format: Annotated[list[str] | None, typer.Option("--date-format", help="strptime pattern for dates that "
                                                              "are not ISO 8601, e.g. '%d/%m/%Y %H:%M' (repeatable).")] = None,
 ) -> None:
     """Label each post with zero or more diplomacy strategies and calibrated scores."""
@@ -111,7 +121,7 @@ def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path |
     try:
         from pipeline.model.thresholds import parse_thresholds
 
-        kw = dict(model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format, columns=cols,
+        kw: dict[str, Any] = dict(model_dir=model, rejects=rejects, transcripts=transcripts, fmt=format, columns=cols,
                   chunk_size=chunk_size, explain=explain, top_k=explain_top, date_formats=date_format)
         if _engine(engine) == "dask":
             from pipeline.label.dask_engine import label_files_dask  # lazy: imports dask only for --engine dask
@@ -127,8 +137,8 @@ def _label(inputs: list[Path], output: Path, model: Path | None, rejects: Path |
         _fail(exc)
         return
     _note(quiet, run.stats.summary(run.labelled, run.rejects.name if run.rejects else None))
-    if run.stats.transcript_summary():
-        _note(quiet, run.stats.transcript_summary())
+    if transcripts_note := run.stats.transcript_summary():
+        _note(quiet, transcripts_note)
     for line in _ingest_notes(run.stats):
         typer.echo(line, err=True)
     if run.stats.without_text:
@@ -167,7 +177,7 @@ def _ingest_notes(stats: object) -> list[str]:
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s): post records plus 'labels'.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model directory to write.", file_okay=False)],
-    config: Annotated[Optional[Path], typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config TOML (default configs/train.toml).", dir_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Also cross-validate the config with K folds and record the figures in the model card (0 = off).",
                                     min=0)] = 0,
     quiet: QuietOpt = False,
@@ -199,16 +209,16 @@ def train(
 def evaluate(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated corpus JSONL file(s) to evaluate on.")],
     model: ModelOpt = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the metrics as JSON here.", dir_okay=False)] = None,
-    report_dir: Annotated[Optional[Path], typer.Option(help="Write report.html (with plots), report.md, metrics.json and "
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics as JSON here.", dir_okay=False)] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Write report.html (with plots), report.md, metrics.json and "
                                                             "misclassified.jsonl here.", file_okay=False)] = None,
     cv: Annotated[int, typer.Option(help="Cross-validate the training config with K folds instead of testing a model (0 = off).",
                                     min=0)] = 0,
-    config: Annotated[Optional[Path], typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config for --cv (default configs/train.toml).", dir_okay=False)] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.", min=100)] = 1000,
     no_spacy_baseline: Annotated[bool, typer.Option("--no-spacy-baseline", metavar="", help="With --cv, skip training spaCy's "
                                                     "textcat_multilabel on the same folds for comparison.")] = False,
-    group_by: Annotated[Optional[str], typer.Option("--group-by", help="With --cv, also cross-validate on folds that "
+    group_by: Annotated[str | None, typer.Option("--group-by", help="With --cv, also cross-validate on folds that "
                                                     "never split this field's values (actor: accounts the model has "
                                                     "not seen), reported as grouped_cv beside the random folds.")] = None,
     quiet: QuietOpt = False,
@@ -252,7 +262,7 @@ def evaluate(
         if "macro_f1" in b:
             bci = b["bootstrap_ci"]["macro_f1"]
             typer.echo(f"  {title} macro-F1 {b['macro_f1']:.3f} (95% CI {bci[0]:.3f}-{bci[1]:.3f})")
-    for key, d in result.get("paired_differences", {}).items():
+    for d in result.get("paired_differences", {}).values():
         typer.echo(f"  model - {d['b'].replace('_', ' ')}: macro-F1 {d['difference']:+.3f} "
                    f"(paired 95% CI {d['ci'][0]:+.3f} to {d['ci'][1]:+.3f})")
     g = result.get("grouped_cv")
@@ -276,26 +286,26 @@ def report(
     labelled: Annotated[Path, typer.Argument(help="Output of 'label' (.jsonl, .csv, .parquet, or the partitioned "
                                                   "Parquet folder of 'label --engine dask'; read in chunks).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Report directory.", file_okay=False)],
-    actors: Annotated[Optional[Path], typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
+    actors: Annotated[Path | None, typer.Option(help="Your actor registry TOML, merged over configs/actors.toml.",
                                                    dir_okay=False)] = None,
     top_hashtags: Annotated[int, typer.Option(help="Hashtags listed per actor, actor type and strategy.", min=1)] = 10,
     chart_actors: Annotated[int, typer.Option(help="Actors (most posts first) shown in the per-actor chart.", min=1)] = 20,
-    event: Annotated[Optional[list[str]], typer.Option("--event", help="An event for before/after windows: "
+    event: Annotated[list[str] | None, typer.Option("--event", help="An event for before/after windows: "
                                                        "'NAME=YYYY-MM-DD' (repeatable).")] = None,
-    events: Annotated[Optional[Path], typer.Option("--events", help="Events from a TOML or CSV file (name, date, "
+    events: Annotated[Path | None, typer.Option("--events", help="Events from a TOML or CSV file (name, date, "
                                                    "optional description).", dir_okay=False)] = None,
     window: Annotated[str, typer.Option("--window", help="Length of the windows before and after each event: "
                                         "30d, 2w, 48h.")] = "30d",
-    trend: Annotated[Optional[list[str]], typer.Option("--trend", help="Hashtag of a trend to follow in the trend "
+    trend: Annotated[list[str] | None, typer.Option("--trend", help="Hashtag of a trend to follow in the trend "
                                                        "adoption section (repeatable; default: found in the data).")
                      ] = None,
     quiet: QuietOpt = False,
-    table_format: Annotated[Optional[list[str]], typer.Option(
+    table_format: Annotated[list[str] | None, typer.Option(
         "--format", help="Table formats (repeatable): csv, parquet, json, xlsx (one report.xlsx workbook). "
                          "Default: csv, parquet and json.")] = None,
     bom: Annotated[bool, typer.Option("--bom", help="Start CSV files with a UTF-8 BOM so that Excel reads "
                                                     "non-Latin text correctly.")] = False,
-    examples: Annotated[Optional[int], typer.Option("--examples", help="Example posts per strategy, scope and kind "
+    examples: Annotated[int | None, typer.Option("--examples", help="Example posts per strategy, scope and kind "
                                                                        "(top-scoring, borderline); 0 = none. [default: 3]",
                                                     min=0, show_default=False)] = None,
     pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace private handles (not in "
@@ -307,8 +317,8 @@ def report(
 ) -> None:
     """Per-actor, actor-type, country, language and month strategy shares with intervals and provenance:
     tables (CSV, Parquet, JSON, xlsx) with a codebook, HTML with charts, Markdown."""
-    from pipeline.errors import PipelineError
     from pipeline.cli.analysis import analysis_options, report_analyses
+    from pipeline.errors import PipelineError
     from pipeline.report.run import report as run_report
 
     planned = analysis_options(event, events, window)  # bad --event/--events/--window fail before any work

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,11 +16,11 @@ FORMAT_CHOICES = "research_api, zeeschuimer, tiktok_web, apify, ytdlp, jp_collec
 COLUMN_FIELDS = ("post_id, actor, created_at, caption, transcript, on_screen_text, hashtags, mentions, music, "
                  "paid_partnership, is_ad, views, likes, shares, comments, language, actor_name, region, duet_from, "
                  "stitch_from")
-FormatOpt = Annotated[Optional[str], typer.Option("--format", help=f"Force the input format instead of detecting it: "
+FormatOpt = Annotated[str | None, typer.Option("--format", help=f"Force the input format instead of detecting it: "
                                                                    f"{FORMAT_CHOICES}.")]
-ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="Map a field to a column or key (a.b for "
+ColumnOpt = Annotated[list[str] | None, typer.Option("--column", help="Map a field to a column or key (a.b for "
                                                         f"nested JSON keys): FIELD=COLUMN, repeatable. Fields: {COLUMN_FIELDS}.")]
-TranscriptsOpt = Annotated[Optional[Path], typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, "
+TranscriptsOpt = Annotated[Path | None, typer.Option(help="Folder of subtitle files (WebVTT, SRT, creator-caption JSON, "
                                                         "text) named by video id.", file_okay=False)]
 
 
@@ -43,10 +43,10 @@ def parse_columns(columns: list[str] | None) -> dict[str, str] | None:
 
 EngineOpt = Annotated[str, typer.Option("--engine", help="local (this machine's process pool) or dask (a Dask cluster: "
                                                          "--scheduler, or a local one sized to this machine).")]
-PartitionsOpt = Annotated[Optional[int], typer.Option("--partitions", help="With --engine dask: about this many "
+PartitionsOpt = Annotated[int | None, typer.Option("--partitions", help="With --engine dask: about this many "
                                                       "partitions of the input (default: about 3 per worker, 1-16 MB "
                                                       "each).", min=1)]
-SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address "
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the scheduler's address "
                                                      "(tcp://HOST:8786) or scheduler file (default: a LocalCluster).")]
 
 

@@ -19,13 +19,12 @@ from xml.sax.saxutils import quoteattr
 
 import orjson
 
-from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.config import CONFIG_DIR, DEFAULT_MODEL_DIR
 from pipeline.corpus.read import read_corpus
 from pipeline.corpus.tool_formats import STRATEGY_CONTROL
 from pipeline.corpus.uncertainty import uncertainty
 from pipeline.ingest import IngestStats, Reject, iter_posts
 from pipeline.io.sources import open_text
-from pipeline.config import CONFIG_DIR
 from pipeline.model.artefact import load_model
 from pipeline.schema import EXTRA_FIELDS, POST_FIELDS, has_text, labels
 

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,7 @@ def import_annotations(paths: Sequence[Path], output: Path, *, fmt: str | None =
     if not groups:
         raise CorpusError(f"{', '.join(map(str, paths))}: no annotated posts found"
                           + (f" ({_skips(result.skipped)})" if result.skipped else "") + ".")
-    today = datetime.now(timezone.utc).date().isoformat()  # doccano and most spreadsheets carry no date
+    today = datetime.now(UTC).date().isoformat()  # doccano and most spreadsheets carry no date
     records = []
     for pid, group in groups.items():
         rec, partial = merge(pid, group, default_date=today)

@@ -13,7 +13,6 @@ from pipeline.errors import CorpusError, InputFileError
 from pipeline.io.sources import open_text
 from pipeline.schema import validate_labels
 
-
 __all__ = ["CorpusError", "corpus_sha256", "iter_jsonl_objects", "read_corpus"]
 
 

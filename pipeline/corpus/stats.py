@@ -42,7 +42,7 @@ def corpus_stats(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    fmt = ["{:<%d}" % widths[0]] + ["{:>%d}" % w for w in widths[1:]]
+    fmt = [f"{{:<{widths[0]}}}"] + [f"{{:>{w}}}" for w in widths[1:]]
     lines = ["  ".join(f.format(c) for f, c in zip(fmt, row)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines

@@ -12,6 +12,7 @@ from pipeline.evaluation.spacy_baseline import BOW_MODEL, SpacyTextcatBaseline
 from pipeline.features.preprocess import PostPreprocessor
 from pipeline.schema import labels
 
+
 def keyword_baseline(records: Sequence[dict[str, Any]]) -> np.ndarray:
     """The rule baseline users would write by hand: a label fires when any of its cue phrases or
     substrings (configs/cues.toml) occurs in caption, on-screen text or transcript, or when TikTok's flag

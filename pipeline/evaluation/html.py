@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.io.html import esc as _e
 from pipeline.evaluation.markdown import SYSTEMS, comparison_rows
-from pipeline.io.html import file_list, html_document, render_png
+from pipeline.io.html import esc as _e, file_list, html_document, render_png
 from pipeline.schema import labels
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (average_precision_score, f1_score, hamming_loss, precision_recall_fscore_support,
-                             roc_auc_score)
+from sklearn.metrics import (
+    average_precision_score,
+    f1_score,
+    hamming_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from pipeline.schema import labels
 

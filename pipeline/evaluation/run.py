@@ -25,8 +25,15 @@ from pipeline.evaluation.calibration import calibration_summary
 from pipeline.evaluation.cv import cross_validate_config, fold_groups
 from pipeline.evaluation.html import write_html_report
 from pipeline.evaluation.markdown import markdown_report
-from pipeline.evaluation.metrics import (bootstrap_f1, breakdown, ci_from_samples, confusion_counts, metric_summary,
-                                         paired_from_samples, supported_labels)
+from pipeline.evaluation.metrics import (
+    bootstrap_f1,
+    breakdown,
+    ci_from_samples,
+    confusion_counts,
+    metric_summary,
+    paired_from_samples,
+    supported_labels,
+)
 from pipeline.model.artefact import load_model
 from pipeline.model.config import build_classifier, load_config
 from pipeline.model.estimator import to_indicator

@@ -80,7 +80,7 @@ class SpacyTextcatBaseline(ClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> "SpacyTextcatBaseline":
+    def fit(self, X: Any, y: Any) -> SpacyTextcatBaseline:
         """Train a fresh pipeline on post records ``X`` and labels ``y`` (label lists or indicator matrix)."""
         import spacy
         from spacy.training import Example

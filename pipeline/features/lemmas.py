@@ -16,7 +16,7 @@ import logging
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ def _lang_key(lang: str) -> np.uint64:
     return np.uint64(zlib.crc32(lang.encode("utf-8")) + 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def lemma_lookup(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(form ids, lemma ids) of spaCy's ``lemma_lookup`` table for ``lang``, or None if it has none.
 
@@ -72,7 +72,7 @@ class LemmaTfidf(TokenNgramTfidf):
                          token_text=token_text)
         self.min_lang_posts = min_lang_posts
 
-    def fit(self, X: Any, y: Any = None) -> "LemmaTfidf":
+    def fit(self, X: Any, y: Any = None) -> LemmaTfidf:
         tokens, langs = _columns(X)
         counts = Counter(langs)
         tables = {lang: t for lang in sorted(counts) if lang and counts[lang] >= self.min_lang_posts

@@ -10,20 +10,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.clean.text import clean_record
 from pipeline.clean.language import ensure_language
-from pipeline.config import CONFIG_DIR
+from pipeline.clean.text import clean_record
 from pipeline.features.cues import _cues, config_cues, cue_automata, cues_key, substring_cues  # noqa: F401  (re-exported)
 from pipeline.features.registry import config_registries, registry_features, registry_key
 
@@ -56,7 +53,7 @@ def spacy_pipeline(lang: str):
     return _blank(lang if lang in SPACY_LANGS else "xx")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _blank(code: str):
     import spacy
 
@@ -74,7 +71,7 @@ def cue_matcher(lang: str, key: str):
     return _cue_matcher(lang if lang in SPACY_LANGS else "xx", key)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cue_matcher(code: str, key: str):
     from spacy.matcher import PhraseMatcher  # spaCy is heavy; imported when posts are featurised
 
@@ -260,7 +257,7 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
         self.registries = registries
         self.cue_boundaries = cue_boundaries
 
-    def fit(self, X: Any = None, y: Any = None) -> "PostPreprocessor":
+    def fit(self, X: Any = None, y: Any = None) -> PostPreprocessor:
         self.cues_ = config_cues() if self.cues is None else {k: dict(v) for k, v in self.cues.items()}
         self.registries_ = (config_registries() if self.registries is None
                             else json.loads(json.dumps(self.registries)))  # a deep copy, as stored

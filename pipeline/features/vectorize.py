@@ -73,7 +73,7 @@ class _NgramTfidf(TransformerMixin, BaseEstimator):
     def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any = None) -> "_NgramTfidf":
+    def fit(self, X: Any, y: Any = None) -> _NgramTfidf:
         X = _as_list(X)
         keys, doc, namer = self._keys(X, with_names=True)
         uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.clean.text import clean_record
 from pipeline.clean.language import ensure_language
+from pipeline.clean.text import clean_record
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.normalise import normalise
-from pipeline.schema import has_text, validate_post
-from pipeline.ingest.transcripts import TranscriptAttacher
 from pipeline.ingest.readers import FORMATS, Reject, detect_format, read_file
+from pipeline.ingest.transcripts import TranscriptAttacher
 from pipeline.io.sources import readable
+from pipeline.schema import has_text, validate_post
 
 __all__ = ["FORMATS", "IngestStats", "Reject", "chunked", "detect_format", "iter_posts", "read_file"]
 
@@ -65,7 +64,8 @@ class IngestStats:
 
     def reject(self, item: Reject) -> None:
         self.rejected += item.count
-        kind = _REASON_KIND_RE.match(item.reason).group(1).strip()
+        m = _REASON_KIND_RE.match(item.reason)
+        kind = m.group(1).strip() if m else item.reason  # a reason starting with ':', '(' or a digit
         self.reasons[kind] += item.count
         if kind == "duplicate post_id":
             self.duplicates += item.count
@@ -194,8 +194,7 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
                     for item in items:
                         if real != Path(path):
                             item = _renamed(item, str(path))
-                        for out in _process(item, stats, attacher, dups, detect_lang):
-                            yield out
+                        yield from _process(item, stats, attacher, dups, detect_lang)
             except InputFileError as exc:
                 for done in dups.flush():
                     stats.reject(done)

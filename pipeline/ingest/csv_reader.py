@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import logging
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Iterator
 
 from pipeline.errors import InputFileError
 from pipeline.ingest.items import Item, Reject, finish as _finish, why as _why
@@ -30,7 +29,7 @@ class _Lines:
         self.overlong: list[int] = []
         self.next_no = 2 if head else 1
 
-    def __iter__(self) -> "_Lines":
+    def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:

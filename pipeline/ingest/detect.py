@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-import json
-
 import orjson
-
-from pipeline.ingest.records import web_items
 
 from pipeline.errors import InputFileError
 from pipeline.ingest.known import PERSONAL_EXPORT, describe_json
+from pipeline.ingest.records import web_items
 from pipeline.io.sources import decode_head, read_head
 
 

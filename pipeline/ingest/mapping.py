@@ -7,10 +7,11 @@ Known layouts live in ``configs/formats/*.toml``; canonical names map themselves
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputFileError

@@ -20,9 +20,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import InputFileError
 from pipeline.ingest.detect import detect_format, is_json_lines
 from pipeline.ingest.readers import FORMATS, Item, jsonl_first_object, jsonl_items, read_file, read_parquet
-from pipeline.errors import InputFileError
 from pipeline.io.sources import BZ2_MAGIC, GZIP_MAGIC, XZ_MAGIC, ZSTD_MAGIC, bounded_lines, read_head
 
 log = logging.getLogger(__name__)

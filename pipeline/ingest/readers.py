@@ -8,23 +8,29 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import records as R
 from pipeline.ingest.csv_reader import read_csv
-from pipeline.ingest.items import MAX_TEXT, Item, Reject, finish as _finish, why as _why  # noqa: F401 (re-exported)
 from pipeline.ingest.detect import detect_format, is_json_lines, json_kind, loads_lenient
+from pipeline.ingest.items import MAX_TEXT, Item, Reject, finish as _finish, why as _why  # noqa: F401 (re-exported)
 from pipeline.ingest.known import describe_json
-from pipeline.ingest.mapping import (ColumnMapping, apply_mapping, apply_overrides, canonical_mapping, check_overrides,
-                                     choose_mapping)
-from pipeline.io.sources import (HEAD_BYTES, MAX_LINE_CHARS, OVERLONG, bounded_lines, has_later_lines, has_undecodable,
-                                 open_text, read_all_text_bytes, read_head)
+from pipeline.ingest.mapping import (
+    ColumnMapping,
+    apply_mapping,
+    apply_overrides,
+    canonical_mapping,
+    check_overrides,
+    choose_mapping,
+)
+from pipeline.io import sources
+from pipeline.io.sources import bounded_lines, has_later_lines, has_undecodable, open_text, read_head
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +143,7 @@ def _parse_line(line: str, source: str, lineno: int) -> Any:
 
 
 def _check_first(path: Path, obj: dict[str, Any], kind: str, overrides: dict[str, str] | None,
-                 mappings: "_Mappings") -> None:
+                 mappings: _Mappings) -> None:
     """Whole-file checks on a file's first JSON object (known non-post files, mapping, --column)."""
     _refuse_known(path, obj)
     if kind == "jsonl":
@@ -152,7 +158,7 @@ def jsonl_first_object(path: Path, kind: str, overrides: dict[str, str] | None =
     source = str(path)
     with open_text(path) as fh:
         for lineno, line in enumerate(bounded_lines(fh), start=1):
-            if line is OVERLONG:
+            if line is sources.OVERLONG:
                 continue
             obj = _parse_line(line, source, lineno)
             if isinstance(obj, dict):
@@ -176,8 +182,8 @@ def jsonl_items(lines: Iterable[str | None], path: Path, kind: str, overrides: d
     if first_keys is not None and kind == "jsonl":
         mappings(dict.fromkeys(first_keys))
     for lineno, line in enumerate(lines, start=first_line):
-        if line is OVERLONG:
-            yield Reject(source, lineno, f"overlong line (more than {MAX_LINE_CHARS:,} characters); skipped unread")
+        if line is sources.OVERLONG:
+            yield Reject(source, lineno, f"overlong line (more than {sources.MAX_LINE_CHARS:,} characters); skipped unread")
             continue
         obj = _parse_line(line, source, lineno)
         if obj is _BLANK:
@@ -240,10 +246,10 @@ def read_json_document(path: Path, kind: str, overrides: dict[str, str] | None =
     head = read_head(path)
     # A first line longer than the head may be JSON Lines with one huge line: check (in pieces)
     # before reading a document whole.
-    if b"\n" not in head and len(head) >= HEAD_BYTES and has_later_lines(path):
+    if b"\n" not in head and len(head) >= sources.HEAD_BYTES and has_later_lines(path):
         yield from read_jsonl(path, "jsonl" if kind == "json" else kind, overrides)
         return
-    raw = read_all_text_bytes(path).replace(b"\x00", b"")
+    raw = sources.read_all_text_bytes(path).replace(b"\x00", b"")
     try:
         doc = loads_lenient(raw)
     except orjson.JSONDecodeError as exc:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.schema import empty_post, fold_tag
@@ -127,9 +127,9 @@ def _to_iso(value: Any) -> str | None:
         if dt is None:
             return None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         try:
-            return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
         except (OverflowError, ValueError):  # e.g. 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
             return None
     try:
@@ -139,7 +139,7 @@ def _to_iso(value: Any) -> str | None:
     if ts > 1e11:  # milliseconds
         ts /= 1000
     try:
-        return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -230,6 +230,12 @@ def transcript_value(value: Any) -> str | None:
     return text
 
 
+def _obj(d: dict[str, Any], key: str) -> dict[str, Any]:
+    """``d[key]`` if it is a JSON object, else an empty one (exports omit or null nested objects)."""
+    value = d.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
     """TikTok Research API video object (``/v2/research/video/query/``)."""
     rec = new_post()
@@ -258,9 +264,9 @@ def from_research_api(v: dict[str, Any]) -> dict[str, Any]:
 def from_tiktok_web_item(d: dict[str, Any]) -> dict[str, Any]:
     """TikTok's web ``itemStruct`` (what Zeeschuimer captures and 4CAT imports)."""
     rec = new_post()
-    author = d.get("author") if isinstance(d.get("author"), dict) else {}
-    stats = d.get("stats") if isinstance(d.get("stats"), dict) else {}
-    music = d.get("music") if isinstance(d.get("music"), dict) else {}
+    author = _obj(d, "author")
+    stats = _obj(d, "stats")
+    music = _obj(d, "music")
     extra = [t for t in d.get("textExtra") or [] if isinstance(t, dict)]
     tags = [t.get("hashtagName") for t in extra if t.get("hashtagName")]
     tags += [c.get("title") for c in d.get("challenges") or [] if isinstance(c, dict) and c.get("title")]
@@ -285,7 +291,7 @@ def from_tiktok_web_item(d: dict[str, Any]) -> dict[str, Any]:
         shares=to_int(stats.get("shareCount")), comments=to_int(stats.get("commentCount")),
         duet_from=duet if duet and duet != "0" else None,
     )
-    stitch = d.get("stitchInfo") if isinstance(d.get("stitchInfo"), dict) else {}
+    stitch = _obj(d, "stitchInfo")
     if stitch.get("stitchFromId") and stitch["stitchFromId"] != "0":
         rec["stitch_from"] = str(stitch["stitchFromId"])
     return rec
@@ -356,8 +362,8 @@ def from_apify(d: dict[str, Any]) -> dict[str, Any]:
     Subtitles are only links (they expire); download them and pass ``--transcripts``.
     """
     rec = new_post()
-    author = d.get("authorMeta") if isinstance(d.get("authorMeta"), dict) else {}
-    music = d.get("musicMeta") if isinstance(d.get("musicMeta"), dict) else {}
+    author = _obj(d, "authorMeta")
+    music = _obj(d, "musicMeta")
     tags = [t.get("name") if isinstance(t, dict) else t for t in d.get("hashtags") or []]
     mentions = d.get("mentions") or []
     music_title = " - ".join(x for x in (to_str(music.get("musicName")), to_str(music.get("musicAuthor"))) if x)

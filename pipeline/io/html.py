@@ -42,7 +42,8 @@ def render_png(draw: Callable[[Any], None], size: tuple[float, float], dpi: int 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with rc_context(MPL_RC), warnings.catch_warnings():
+    # matplotlib types rc_context() keys as a Literal of every rcParam name; a dict[str, ...] cannot match it
+    with rc_context(MPL_RC), warnings.catch_warnings():  # type: ignore[arg-type]
         warnings.filterwarnings("ignore", message="Glyph .* missing from")  # CJK text without a CJK font
         fig = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(fig)

@@ -148,7 +148,7 @@ def _zstd_reader(path: Path, fh: BinaryIO) -> BinaryIO:
         fh.close()
         raise InputFileError(path, "Zstandard-compressed file and the 'zstandard' package is not installed",
                              "pip install zstandard, or decompress it first (zstd -d FILE).") from None
-    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))  # type: ignore[arg-type]
+    return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, closefd=True))
 
 
 def _compression(path: Path) -> str:

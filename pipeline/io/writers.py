@@ -7,9 +7,9 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -126,7 +126,7 @@ class RecordWriter:
         """Key-value metadata for the Parquet footer (ignored for JSONL/CSV, which use a sidecar)."""
         self._kv.update(kv)
 
-    def __enter__(self) -> "RecordWriter":
+    def __enter__(self) -> RecordWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_file_for(self.path)
         if self.kind in ("jsonl", "csv"):
@@ -178,7 +178,7 @@ class RecordWriter:
         if self.kind == "csv":
             buf = io.StringIO()
             csv.writer(buf).writerow([safe_cell(json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
-                                      for v in (row.get(k) for k in self._csv_header)])
+                                      for v in (row.get(k) for k in cast(list[str], self._csv_header))])
             return buf.getvalue().encode("utf-8")
         return row
 
@@ -285,7 +285,8 @@ def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
             raise PipelineError(f"{path}: unreadable Parquet file ({exc}). Pass the output of 'label'.") from exc
         return
     with open_text(Path(path)) as fh:
-        rows = csv.DictReader(fh) if kind == "csv" else fh
+        reader = csv.DictReader(fh) if kind == "csv" else None
+        rows: Iterable[Any] = fh if reader is None else reader
         for lineno, row in enumerate(rows, start=1):
             if kind == "jsonl":
                 if not row.strip():
@@ -299,7 +300,7 @@ def read_records(path: Path) -> Iterator[list[dict[str, Any]]]:
                                         f"{type(rec).__name__}. Pass the output of 'tiktok-diplomacy label'.")
             else:
                 rec = _unflat({k: _uncell(v) for k, v in row.items() if k is not None})
-            chunk.append(_checked(rec, path, rows.line_num if kind == "csv" else lineno))
+            chunk.append(_checked(rec, path, reader.line_num if reader is not None else lineno))
             if len(chunk) >= 10_000:
                 yield chunk
                 chunk = []

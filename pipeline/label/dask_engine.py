@@ -37,10 +37,18 @@ from pipeline.config import DEFAULT_MODEL_DIR
 from pipeline.errors import InputFileError, PipelineError
 from pipeline.ingest import IngestStats
 from pipeline.ingest.partitions import BLOCK_BYTES, Part, plan_parts
-from pipeline.io.writers import (PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, RecordWriter, flat_row,
-                                 output_schema)
-from pipeline.label.dask_tasks import (KEY_COLUMNS, FoldedRejects, Options, PartResult, add_stats, duplicates, label_part,
-                                      part_keys, unwritable)
+from pipeline.io.writers import PART_PATTERN, REJECT_FIELDS, SUCCESS_MARKER, RecordWriter, flat_row, output_schema
+from pipeline.label.dask_tasks import (
+    KEY_COLUMNS,
+    FoldedRejects,
+    Options,
+    PartResult,
+    add_stats,
+    duplicates,
+    label_part,
+    part_keys,
+    unwritable,
+)
 from pipeline.label.provenance import PARQUET_KEY, build_provenance, sidecar_path, write_json_atomic
 from pipeline.label.run import LabelRun
 from pipeline.label.workers import CHUNK_SIZE

@@ -28,8 +28,7 @@ import pandas as pd
 
 from pipeline.clean.text import clean_record
 from pipeline.errors import ModelFileError, PipelineError
-from pipeline.ingest import DuplicateRuns, IngestStats, Reject, chunked, dups_flush_one
-from pipeline.ingest import records as R
+from pipeline.ingest import DuplicateRuns, IngestStats, Reject, chunked, dups_flush_one, records as R
 from pipeline.ingest.normalise import normalise
 from pipeline.ingest.partitions import Part, read_part
 from pipeline.ingest.readers import frame_items

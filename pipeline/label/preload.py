@@ -27,8 +27,15 @@ def warm() -> None:
     """
     import pipeline.label.chunk  # noqa: F401  # lazy: the import is the point (scikit-learn, SciPy)
     from pipeline.clean.language import RULE, _model  # lazy: the import is the point
-    from pipeline.features.preprocess import (SPACY_LANGS, config_cues, cue_automata,  # lazy: the point
-                                              cue_matcher, cues_key, spacy_pipeline, sudachi_tokenizer)
+    from pipeline.features.preprocess import (  # lazy: the point
+        SPACY_LANGS,
+        config_cues,
+        cue_automata,
+        cue_matcher,
+        cues_key,
+        spacy_pipeline,
+        sudachi_tokenizer,
+    )
 
     _model(RULE.languages)  # the identifier restricted to the rule's languages, as labelling uses it
     sudachi_tokenizer()

@@ -16,7 +16,7 @@ import platform
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ def build_provenance(*, model_dir: Path, meta: Mapping[str, Any], inputs: Sequen
         else:  # standard input or a pipe: read once, nothing left to hash
             files.append({"path": str(path), "name": path.name, "bytes": None, "sha256": None,
                           "rows": int(rows.get(str(path), 0)), "note": "standard input or a pipe: not hashed"})
-    return {"format": PROVENANCE_FORMAT, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return {"format": PROVENANCE_FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": list(sys.argv if argv is None else argv), "output": Path(output).name,
             "posts_labelled": labelled, "records_rejected": rejected, "explanations": explain,
             "transcripts": str(transcripts) if transcripts else None,

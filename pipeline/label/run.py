@@ -85,21 +85,21 @@ def label_files(inputs: Sequence[str | Path] | str | Path, output: str | Path, *
         raise ValueError(f"workers must be a positive integer. Got {workers!r} instead.")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Got {top_k!r} instead.")
-    inputs = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(p) for p in inputs]
+    paths = [Path(inputs)] if isinstance(inputs, (str, Path)) else [Path(p) for p in inputs]
     output = Path(output)
     rejects = Path(rejects) if rejects is not None else default_rejects(output)
     transcripts = Path(transcripts) if transcripts is not None else None
     model_dir = Path(model_dir) if model_dir is not None else None
     output_kind(output)
-    refuse_overlaps(inputs, {"output": output, "rejects file": rejects})
+    refuse_overlaps(paths, {"output": output, "rejects file": rejects})
     for path in (output, rejects):
         check_writable(path)
     if not keep_going:
-        for path in inputs:
+        for path in paths:
             if not is_stream(path):
                 read_head(path)  # missing, empty, binary: fail before anything is read
     with output_lock(output), output_lock(rejects):
-        return _label_locked(inputs, output, rejects, model_dir=model_dir, transcripts=transcripts, fmt=fmt,
+        return _label_locked(paths, output, rejects, model_dir=model_dir, transcripts=transcripts, fmt=fmt,
                              columns=columns, chunk_size=chunk_size, progress=progress, explain=explain,
                              top_k=top_k, workers=workers, thresholds=thresholds, keep_going=keep_going,
                              allow_no_text=allow_no_text, date_formats=date_formats)
@@ -136,7 +136,6 @@ def _label_locked(inputs: list[Path], output: Path, rejects: Path, *, model_dir:
             chunks = chain(head, chunks)
     if workers == 1:
         from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn only when labelling here
-
         from pipeline.model.thresholds import with_thresholds  # lazy: next to load_model
 
         labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir)[0], thresholds),

@@ -14,7 +14,7 @@ import os
 import signal
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import chain, islice
@@ -162,7 +162,7 @@ def _drain(queue: deque[Any]) -> Iterator[Any]:
 
 def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model_dir: Path | None, workers: int,
               explain: bool, top_k: int | None,
-              thresholds: dict[str, float] | None = None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+              thresholds: dict[str, float] | None = None) -> Generator[tuple[list[Any], list[dict[str, Any]]], None, None]:
     """Label ``(items, posts)`` chunks in ``workers`` processes; yield them labelled, in input order.
 
     At most ``IN_FLIGHT_PER_WORKER * workers`` chunks are read ahead, queued or in work at any time.
@@ -238,7 +238,7 @@ def likely_several_chunks(inputs: Sequence[Path]) -> bool:
 
 
 def label_in_process(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], model: Any, explain: bool,
-                top_k: int | None) -> Iterator[tuple[list[Any], list[dict[str, Any]]]]:
+                top_k: int | None) -> Generator[tuple[list[Any], list[dict[str, Any]]], None, None]:
     """Detect the languages of ``(items, posts)`` chunks and label them, in this process."""
     for items, posts in chunks:
         yield items, label_isolated(posts, model, explain, top_k)

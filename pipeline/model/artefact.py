@@ -23,7 +23,7 @@ import platform
 import tempfile
 import warnings
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,10 @@ def model_state(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     from sklearn.feature_extraction import DictVectorizer  # heavy; saving only
 
     from pipeline.features.lemmas import LemmaTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
-    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.features.vectorize import (  # lazy: pulls scikit-learn (read_meta callers need none)
+        CharNgramTfidf,
+        TokenNgramTfidf,
+    )
 
     arrays: dict[str, np.ndarray] = {}
     blocks = []
@@ -121,8 +124,14 @@ def model_from_state(state: dict[str, Any], arrays: Any) -> Any:
     from sklearn.feature_extraction import DictVectorizer
 
     from pipeline.features.lemmas import LemmaTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
-    from pipeline.features.preprocess import PostPreprocessor, token_text  # lazy: pulls scikit-learn (read_meta callers need none)
-    from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf  # lazy: pulls scikit-learn (read_meta callers need none)
+    from pipeline.features.preprocess import (  # lazy: pulls scikit-learn (read_meta callers need none)
+        PostPreprocessor,
+        token_text,
+    )
+    from pipeline.features.vectorize import (  # lazy: pulls scikit-learn (read_meta callers need none)
+        CharNgramTfidf,
+        TokenNgramTfidf,
+    )
     from pipeline.model.estimator import StrategyClassifier  # lazy: pulls scikit-learn (read_meta callers need none)
 
     params = dict(state["params"])
@@ -207,7 +216,7 @@ def save_model(model: Any, out_dir: Path, meta: dict[str, Any]) -> dict[str, Any
         "labels": [str(c) for c in model.classes_],
         "thresholds": {str(c): float(t) for c, t in zip(model.classes_, model.thresholds_)},
         "library_versions": library_versions(),
-        "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "model_file": MODEL_FILE,
         "model_sha256": sha256_file(path),
         **meta,

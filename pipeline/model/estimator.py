@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import sparse as sp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -22,11 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
-
-from scipy import sparse as sp
-from scipy.special import expit
 from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils.validation import check_is_fitted
 
 from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
@@ -210,7 +209,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             ("model", OneVsRestClassifier(model)),
         ])
 
-    def fit(self, X: Any, y: Any, progress: Any = None) -> "StrategyClassifier":
+    def fit(self, X: Any, y: Any, progress: Any = None) -> StrategyClassifier:
         """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix).
 
         Everything a prediction depends on (labels, cue table, vocabularies, lemma table,

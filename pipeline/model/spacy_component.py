@@ -35,9 +35,9 @@ there as a :class:`~pipeline.errors.ModelFileError`, not at ``add_pipe``.  Score
 import json
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 import numpy as np
 import srsly
@@ -139,8 +139,8 @@ class DiplomacyStrategy(Pipe):
         per-label thresholds tuned by cross-validation and stored with the model.
     """
 
-    def __init__(self, nlp: Language, name: str = FACTORY_NAME, *, model_dir: Optional[Union[str, Path]] = None,
-                 threshold: Optional[float] = None) -> None:
+    def __init__(self, nlp: Language, name: str = FACTORY_NAME, *, model_dir: str | Path | None = None,
+                 threshold: float | None = None) -> None:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be a probability in [0, 1] or None. Got {threshold!r} instead.")
         self.vocab = nlp.vocab
@@ -148,13 +148,13 @@ class DiplomacyStrategy(Pipe):
         self.model_dir = Path(model_dir) if model_dir else None
         self.threshold = threshold
         self._model: Any = None
-        self._meta: Optional[dict[str, Any]] = None
-        self._source: Optional[Path] = None  # directory the loaded model was verified in …
-        self._files: Optional[dict[str, bytes]] = None  # … or its files, after from_bytes
+        self._meta: dict[str, Any] | None = None
+        self._source: Path | None = None  # directory the loaded model was verified in …
+        self._files: dict[str, bytes] | None = None  # … or its files, after from_bytes
         register_extensions()
 
     # -- model -----------------------------------------------------------------------------
-    def _load(self, model_dir: Optional[Path]) -> None:
+    def _load(self, model_dir: Path | None) -> None:
         source = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self._model, self._meta = load_model(source)
         self._source, self._files = source, None
@@ -187,8 +187,8 @@ class DiplomacyStrategy(Pipe):
         return {str(c): float(self.threshold if self.threshold is not None else t)
                 for c, t in zip(model.classes_, model.thresholds_)}
 
-    def initialize(self, get_examples: Optional[Callable[[], Iterable[Example]]] = None, *,
-                   nlp: Optional[Language] = None) -> None:
+    def initialize(self, get_examples: Callable[[], Iterable[Example]] | None = None, *,
+                   nlp: Language | None = None) -> None:
         """Load and verify the model now (``nlp.initialize()``), so a bad ``model_dir`` fails early."""
         _ = self.classifier
 
@@ -245,7 +245,7 @@ class DiplomacyStrategy(Pipe):
         return scores
 
     # -- serialisation ---------------------------------------------------------------------
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = SimpleFrozenList()) -> None:
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = SimpleFrozenList()) -> None:
         """Write the verified model directory (model file, meta.json, model card) into ``path``.
 
         Raises
@@ -290,7 +290,7 @@ class DiplomacyStrategy(Pipe):
                                  f"earlier ({expected[:12]}…): the file changed after loading, so it is not saved "
                                  f"to {dest}. Restore the original model directory and reload the pipeline.")
 
-    def from_disk(self, path: Union[str, Path], *,
+    def from_disk(self, path: str | Path, *,
                   exclude: Iterable[str] = SimpleFrozenList()) -> "DiplomacyStrategy":
         """Load and verify the model directory at ``path`` (raises :class:`ModelFileError`)."""
         if "model" not in exclude:
@@ -336,7 +336,7 @@ class DiplomacyStrategy(Pipe):
         "cats_macro_auc": None, "cats_f_per_type": None, "strategies_macro_f": None,
     },
 )
-def make_diplomacy_strategy(nlp: Language, name: str, model_dir: Optional[str],
-                            threshold: Optional[float]) -> DiplomacyStrategy:
+def make_diplomacy_strategy(nlp: Language, name: str, model_dir: str | None,
+                            threshold: float | None) -> DiplomacyStrategy:
     """Factory for the ``diplomacy_strategy`` component (see the module docstring)."""
     return DiplomacyStrategy(nlp, name, model_dir=model_dir, threshold=threshold)

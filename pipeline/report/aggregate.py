@@ -15,7 +15,7 @@ import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,8 @@ def _metric(value: Any) -> int | None:
     if _missing(value) or isinstance(value, bool):
         return None
     if isinstance(value, numbers.Integral):
-        return int(value) if value >= 0 else None
+        count = int(value)
+        return count if count >= 0 else None
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -107,7 +108,7 @@ def _month(value: Any) -> str | None:
     if not isinstance(when, date):
         return None
     if isinstance(when, datetime) and when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
+        when = when.astimezone(UTC)
     return f"{when.year:04d}-{when.month:02d}"
 
 
@@ -194,7 +195,7 @@ class Aggregator:
         if self._pending > _CONSOLIDATE_ROWS:
             self._consolidate()
 
-    def merge(self, other: "Aggregator") -> None:
+    def merge(self, other: Aggregator) -> None:
         """Add the sums of ``other``, an aggregator of the next part of the same input.
 
         Sums, counts, score histograms and hashtag counters add up; an actor's name seen in the

@@ -22,10 +22,10 @@ import orjson
 from pipeline.errors import PipelineError
 from pipeline.ingest.partitions import Part, plan_parts
 from pipeline.io.writers import checked_record, output_kind, part_files, unflat_row
-from pipeline.report.aggregate import Aggregator
-from pipeline.report.registry import Registry, load_registry
 from pipeline.label.provenance import read_provenance
+from pipeline.report.aggregate import Aggregator
 from pipeline.report.model_info import priors
+from pipeline.report.registry import Registry, load_registry
 from pipeline.report.run import ReportRun, source_name, write_report_staged
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def read_labelled_part(part: Part) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     with _text(part) as fh:
         if part.kind == "csv":
-            rows: Any = csv.DictReader(fh, fieldnames=list(part.header) if part.how == "csv" else None)
+            rows: Any = csv.DictReader(fh, fieldnames=list(part.header) if part.how == "csv" and part.header is not None else None)
             for row in rows:
                 chunk.append(unflat_row(row, Path(part.path), part.line_base + rows.line_num, csv_cells=True))
                 if len(chunk) >= _BATCH:
@@ -176,7 +176,7 @@ def report_dask(labelled: Sequence[Path], out_dir: Path, actors: Path | None = N
     registry = load_registry(actors) if registry is None else registry
     paths = [Path(p) for p in labelled]
     prov = read_provenance(paths[0]) if len(paths) == 1 and paths[0].exists() else None
-    kw = dict(top_hashtags=top_hashtags, partitions=partitions, prov=prov, n_boot=n_boot)
+    kw: dict[str, Any] = dict(top_hashtags=top_hashtags, partitions=partitions, prov=prov, n_boot=n_boot)
     if client is None:
         with dask_client(scheduler) as own:
             tables, notes = aggregate_dask(own, paths, registry, **kw)

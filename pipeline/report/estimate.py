@@ -107,8 +107,9 @@ class ScoreHistograms:
         for j in range(L):
             known = ~np.isnan(scores[:, j])
             b = score_bins(scores[known, j])
-            np.add.at(counts, (codes[known], j, b), 1)
-            np.add.at(sums, (codes[known], j, b), scores[known, j])
+            # numpy's stubs type ufunc.at's indices as one integer array, not a tuple of index arrays and ints
+            np.add.at(counts, (codes[known], j, b), 1)  # type: ignore[arg-type]
+            np.add.at(sums, (codes[known], j, b), scores[known, j])  # type: ignore[arg-type]
         lab = np.zeros((g, L), dtype=np.int64)
         np.add.at(lab, codes, labelled.astype(np.int64))
         posts = np.bincount(codes, minlength=g)
@@ -123,7 +124,7 @@ class ScoreHistograms:
                 self.counts[key], self.sums[key] = counts[i].copy(), sums[i].copy()
                 self.labelled[key], self.posts[key] = lab[i].copy(), int(posts[i])
 
-    def merge(self, other: "ScoreHistograms") -> None:
+    def merge(self, other: ScoreHistograms) -> None:
         """Add the histograms of ``other`` (another part of the same input): counts, score sums,
         labelled and post counts add up per (level, group); groups new here keep ``other``'s order."""
         for key, counts in other.counts.items():

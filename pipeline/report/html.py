@@ -17,8 +17,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.io.html import esc as _e
-from pipeline.io.html import file_list, html_document
+from pipeline.io.html import esc as _e, file_list, html_document
 from pipeline.report.sections import Link, Section
 
 TIKTOK = "https://www.tiktok.com/"

@@ -14,10 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import read_toml
+from pipeline.config import CONFIG_DIR, read_toml
 from pipeline.errors import InputFileError
 from pipeline.io.sources import open_text
-from pipeline.config import CONFIG_DIR
 
 UNKNOWN = "unknown"
 NO_ACTOR = "(no actor)"
@@ -59,7 +58,7 @@ def _entry(handle: str, entry: Any) -> tuple[dict[str, str] | None, list[str]]:
     if country and not _COUNTRY.match(country):
         problems.append(f"actor {handle!r} has country {entry.get('country')!r} (use a two-letter ISO code such as "
                         "'JP', or leave it empty)")
-    if problems:
+    if problems or atype is None:  # an unknown type is one of the problems
         return None, problems
     return {"name": str(entry.get("name") or handle).strip(), "type": atype, "country": country}, []
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,15 @@ from pipeline.report.model_info import how_to_read, model_line, priors, provenan
 from pipeline.report.posts import PostsWriter
 from pipeline.report.privacy import Pseudonymiser, public_accounts
 from pipeline.report.registry import Registry, actor_template, load_registry
-from pipeline.report.sections import (engagement_section, example_sections, level_sections, mix_section,
-                                      other_sections, overall_sections, plural)
+from pipeline.report.sections import (
+    engagement_section,
+    example_sections,
+    level_sections,
+    mix_section,
+    other_sections,
+    overall_sections,
+    plural,
+)
 from pipeline.report.tables import METRICS
 from pipeline.schema import labels
 
@@ -122,7 +129,7 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
                model_line(provenance),
                f"{plural(len(unknown), 'handle')} not in the actor registry"
                + ("; private handles pseudonymised (user_…)" if pseudonymised else ""),
-               f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by tiktok-diplomacy {__version__}"]
+               f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by tiktok-diplomacy {__version__}"]
     streamed = [p.name for p in posts.final.values()] if posts is not None else []  # written while aggregating
     files = sorted(set(written) | set(streamed)) + ["report.html", "summary.md", "report.json"]
     title = "TikTok diplomacy strategies per actor"
@@ -133,12 +140,12 @@ def write_report(tables: dict[str, pd.DataFrame], out_dir: Path, *, source: str 
                 + example_sections(tables, names, examples) + [engagement_section(tables, names)]
                 + other_sections(tables, names, top_actors=top, top_hashtags=5))
 
-    kw = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
+    kw: dict[str, Any] = dict(title=title, summary=summary, notes=notes, method=how_to_read(headline, why), files=files)
     written["report.html"] = _write_text(out_dir / "report.html", render_html(build(top_actors), pngs, **kw))
     md = render_md(build(min(top_actors, 20)), {name: f"charts/{name}.png" for name in pngs}, **kw)
     written["summary.md"] = _write_text(out_dir / "summary.md", md)
     meta = {"format": REPORT_FORMAT, "tiktok_diplomacy_version": __version__, "source": source,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "labels": list(names),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "labels": list(names),
             "metrics": list(METRICS), "posts": int(overall["posts"]), "actors": n_actors, "notes": notes,
             "headline_estimate": headline, "headline_reason": why, "pseudonymised": pseudonymised,
             "provenance": provenance, "tables": {name: len(df) for name, df in tables.items()}, "files": files}

@@ -72,7 +72,7 @@ class BoundedCounter:
         self.counts.update(keys)
         self._bound()
 
-    def merge(self, other: "BoundedCounter") -> None:
+    def merge(self, other: BoundedCounter) -> None:
         """Add the counts of ``other`` (a counter of another part of the same input)."""
         self.counts.update(other.counts)
         self.approximate = self.approximate or other.approximate

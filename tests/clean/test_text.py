@@ -1,8 +1,16 @@
 import pytest
 
-from pipeline.clean.text import (clean_record, clean_text, extract_emoji, extract_hashtags, extract_mentions, fix_unicode,
-                            remove_invisible, split_camel)
 from pipeline.clean.language import detect_language
+from pipeline.clean.text import (
+    clean_record,
+    clean_text,
+    extract_emoji,
+    extract_hashtags,
+    extract_mentions,
+    fix_unicode,
+    remove_invisible,
+    split_camel,
+)
 
 
 def test_hashtags_extracted_and_kept_readable():

@@ -14,9 +14,8 @@ import unicodedata
 
 import pytest
 
-from pipeline.schema import fold_tag
-
 from pipeline.clean import text as C
+from pipeline.schema import fold_tag
 
 # --- the ungated reference --------------------------------------------------------------------
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")

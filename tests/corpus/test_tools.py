@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.corpus.active_learning import select_diverse, uncertainty
-from pipeline.corpus.tool_formats import detect_format
 from pipeline.cli.main import app
-from pipeline.corpus.read import CorpusError, read_corpus
+from pipeline.corpus.active_learning import select_diverse, uncertainty
 from pipeline.corpus.importer import import_annotations
+from pipeline.corpus.read import CorpusError, read_corpus
 from pipeline.corpus.stats import corpus_stats
+from pipeline.corpus.tool_formats import detect_format
 from pipeline.schema import POST_FIELDS, has_text, labels
 
 runner = CliRunner()
-T, I, C = labels()
+T, INF, C = labels()
 # Real posts of corpora/diplomacy_strategies.jsonl used by the fixtures in tests/data/annotation.
 A, B, CC, D, E, F, G = ("7185595376949415210", "7312409184643878176", "7363559674123275552", "7098612433769549058",
                         "6829941131757882626", "6839138030062701826", "7088900078215236891")
-SIX = {A: [C], B: [T], CC: [I], D: [I, C], E: [T, C], F: []}
+SIX = {A: [C], B: [T], CC: [INF], D: [INF, C], E: [T, C], F: []}
 
 
 def run(*args):
@@ -50,7 +50,7 @@ def write_jsonl(path, records):
     ("prodigy_textcat_manual.jsonl", "prodigy", SIX, 7, {"Prodigy answers 'ignore'": 1}),
     ("prodigy_textcat_binary.jsonl", "prodigy", {A: [C], B: [T], G: [T], F: []}, 7, {"Prodigy answers 'ignore'": 1}),
     ("doccano_admin.jsonl", "doccano", {**SIX, G: [T]}, 7, {}),
-    ("spreadsheet.csv", "csv", {A: [C], D: [I, C], E: [T, C], F: [], G: [T]}, 5, {}),
+    ("spreadsheet.csv", "csv", {A: [C], D: [INF, C], E: [T, C], F: [], G: [T]}, 5, {}),
 ])
 def test_importer_reads_real_export(tmp_path, ann, by_id, name, fmt, expected, judgements, skipped):
     assert detect_format(ann / name) == fmt
@@ -100,11 +100,11 @@ def test_csv_with_one_column_per_label(tmp_path, by_id):
     path = tmp_path / "sheet.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["post_id", "caption", T, I, C])
+        w.writerow(["post_id", "caption", T, INF, C])
         for pid, flags in ((A, "001"), (D, "011"), (F, "000")):
             w.writerow([pid, by_id[pid]["caption"], *flags])
     import_annotations([path], tmp_path / "c.jsonl")
-    assert {r["post_id"]: r["labels"] for r in read_corpus([tmp_path / "c.jsonl"])} == {A: [C], D: [I, C], F: []}
+    assert {r["post_id"]: r["labels"] for r in read_corpus([tmp_path / "c.jsonl"])} == {A: [C], D: [INF, C], F: []}
 
 
 # --- validation: file and line, what is wrong, what is valid -----------------------------------
@@ -172,7 +172,7 @@ def test_binary_accept_and_reject_of_one_label_conflict(tmp_path, ann):
 
 def test_misspelled_label_column_is_suggested(tmp_path):
     bad = tmp_path / "flags.csv"
-    bad.write_text(f"post_id,caption,{T},{I},crisis_mesaging\n{A},text,0,0,1\n", encoding="utf-8")
+    bad.write_text(f"post_id,caption,{T},{INF},crisis_mesaging\n{A},text,0,0,1\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"flags\.csv:1: .*crisis_messaging are missing; columns 'crisis_mesaging' "
                                           r"\(did you mean 'crisis_messaging'\?\)"):
         import_annotations([bad], tmp_path / "out.jsonl")
@@ -261,17 +261,17 @@ def test_export_reads_platform_exports_without_a_model(tmp_path, data_dir):
 # --- stats ---------------------------------------------------------------------------------------
 
 def test_stats_counts(tmp_path, corpus_records):
-    spec = [([C], "s1", "a", "en"), ([T, C], "s1", "a+b", "ja"), ([], "s2", "b", "ja"), ([I], "s2", "c", "ja"),
+    spec = [([C], "s1", "a", "en"), ([T, C], "s1", "a+b", "ja"), ([], "s2", "b", "ja"), ([INF], "s2", "c", "ja"),
             ([], "s2", "a", "en")]
     recs = [{**r, "labels": lab, "sampling": s, "annotator": who, "language": lang, "source": "src"}
             for r, (lab, s, who, lang) in zip(corpus_records[:5], spec)]
     corpus = write_jsonl(tmp_path / "c.jsonl", recs)
     stats = corpus_stats(read_corpus([corpus]))
-    assert stats["n_posts"] == 5 and stats["positives"] == {T: 1, I: 1, C: 2}
+    assert stats["n_posts"] == 5 and stats["positives"] == {T: 1, INF: 1, C: 2}
     assert (stats["no_label"], stats["multi_label"], stats["double_annotated"]) == (2, 1, 1)
     assert stats["languages"] == {"ja": 3, "en": 2} and stats["sources"] == {"src": 5}
     assert stats["annotators"] == {"a": 3, "b": 2, "c": 1}
-    assert stats["sampling"] == {"s2": {"posts": 3, T: 0, I: 1, C: 0}, "s1": {"posts": 2, T: 1, I: 0, C: 2}}
+    assert stats["sampling"] == {"s2": {"posts": 3, T: 0, INF: 1, C: 0}, "s1": {"posts": 2, T: 1, INF: 0, C: 2}}
     res = run("corpus", "stats", corpus, "--json", tmp_path / "s.json")
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == stats
@@ -311,8 +311,9 @@ def test_suggest_picks_uncertain_distinct_unannotated_posts(tmp_path, corpus_rec
     copies = [{**pool[top], "post_id": f"{pool[top]['post_id']}{k}"} for k in range(3)]  # reposts
     # Some uncertain posts are already annotated: the five least similar to the top post (the
     # selection's own char n-gram similarity), so "most uncertain first" is what must happen.
-    from pipeline.corpus.export import display_text
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from pipeline.corpus.export import display_text
 
     uncertain = [int(i) for i in np.argsort(unc)[::-1][1:40] if i != top]
     V = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit_transform(

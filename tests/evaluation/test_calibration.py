@@ -5,8 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.evaluation.calibration import (calibration_line, calibration_summary, expected_calibration_error,
-                                             reliability_bins)
+from pipeline.evaluation.calibration import (
+    calibration_line,
+    calibration_summary,
+    expected_calibration_error,
+    reliability_bins,
+)
 
 
 def _case(rate_low: float, rate_high: float, n: int = 10):

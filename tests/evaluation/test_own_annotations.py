@@ -6,8 +6,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
-from pipeline.evaluation import metrics as M
-from pipeline.evaluation import run as ev
+from pipeline.evaluation import metrics as M, run as ev
 from pipeline.schema import labels
 
 

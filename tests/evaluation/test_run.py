@@ -10,11 +10,11 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 from typer.testing import CliRunner
 
-from pipeline.evaluation import baselines as ev_baselines, cv as ev_cv, metrics as ev_metrics, run as ev
-from pipeline.model.estimator import to_indicator
 from pipeline.cli.main import app
-from pipeline.schema import labels
+from pipeline.evaluation import baselines as ev_baselines, cv as ev_cv, metrics as ev_metrics, run as ev
 from pipeline.evaluation.spacy_baseline import SpacyTextcatBaseline
+from pipeline.model.estimator import to_indicator
+from pipeline.schema import labels
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 

@@ -81,8 +81,8 @@ def _frame(texts, lang):
 
 
 def test_lemmas_map_unseen_forms_to_learned_lemmas():
-    from pipeline.features.preprocess import token_text
     from pipeline.features.lemmas import LemmaTfidf
+    from pipeline.features.preprocess import token_text
 
     train = _frame(["they evacuated the town", "families evacuated again", "a quiet day"], "en")
     v = LemmaTfidf(min_lang_posts=1, token_text=token_text).fit(train)
@@ -101,8 +101,8 @@ def test_lemmas_map_unseen_forms_to_learned_lemmas():
 
 
 def test_lemmas_skip_languages_with_few_posts():
-    from pipeline.features.preprocess import token_text
     from pipeline.features.lemmas import LemmaTfidf
+    from pipeline.features.preprocess import token_text
 
     v = LemmaTfidf(min_lang_posts=5, token_text=token_text).fit(_frame(["they evacuated the town", "families evacuated again"], "en"))
     assert v.languages_ == [] and len(v.forms_) == 0

@@ -10,8 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pipeline.errors import InputFileError
 from pipeline.ingest import IngestStats, Reject, iter_posts

@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from pipeline.ingest.transcripts import index_transcripts, parse_creator_caption, parse_srt, parse_transcript_file, parse_vtt
+from pipeline.ingest.transcripts import (
+    index_transcripts,
+    parse_creator_caption,
+    parse_srt,
+    parse_transcript_file,
+    parse_vtt,
+)
 
 ROLLING_VTT = """WEBVTT
 Kind: captions

@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
-from pipeline.model.explain import FIELDS, contributions, explain, feature_matrix, linear_view
 from pipeline.ingest import Reject, iter_posts
+from pipeline.io.writers import read_records
 from pipeline.label.chunk import label_chunk
 from pipeline.model.artefact import load_model
-from pipeline.io.writers import read_records
+from pipeline.model.explain import FIELDS, contributions, explain, feature_matrix, linear_view
 
 runner = CliRunner()
 # ~20 distinct posts across six export formats, plus duplicates and a malformed line (rejects).

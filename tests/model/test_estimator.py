@@ -8,9 +8,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
-from pipeline.model.estimator import StrategyClassifier, best_thresholds, to_indicator
 from pipeline.errors import ModelFileError
 from pipeline.model.artefact import load_model
+from pipeline.model.estimator import StrategyClassifier, best_thresholds, to_indicator
 from pipeline.schema import labels
 
 

@@ -15,11 +15,11 @@ from sklearn.metrics import f1_score
 from spacy.scorer import Scorer
 from spacy.training import Example
 
-from pipeline.model.estimator import to_indicator
 from pipeline.errors import ModelFileError
 from pipeline.model.artefact import load_model
-from pipeline.schema import labels
+from pipeline.model.estimator import to_indicator
 from pipeline.model.spacy_component import DiplomacyStrategy, doc_from_post, post_record
+from pipeline.schema import labels
 
 LABELS = labels()
 

@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.report import aggregate
-from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_records, wilson_interval
 from pipeline.cli.main import app
 from pipeline.errors import InputFileError
-from pipeline.report.run import report
-from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, load_registry, read_registry
-from pipeline.report.exports import export_name
-from pipeline.report.tables import BoundedCounter, wilson_arrays
 from pipeline.io.writers import RecordWriter, read_records
+from pipeline.report import aggregate
+from pipeline.report.aggregate import Aggregator, aggregate_frame, aggregate_records, wilson_interval
+from pipeline.report.exports import export_name
+from pipeline.report.registry import ACTOR_TYPES, NO_ACTOR, load_registry, read_registry
+from pipeline.report.run import report
+from pipeline.report.tables import BoundedCounter, wilson_arrays
 
 CRISIS, TREND, INFL = "crisis_messaging", "trend_participation", "influencer_amplification"
 REG = {"hiroshima_pref": {"name": "Hiroshima", "type": "government", "country": "JP"}}

@@ -16,7 +16,7 @@ Each output follows the collector's own code or documented output:
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ def pyktok_row(v):
     return {
         "video_id": v["id"],
         # pyktok: datetime.fromtimestamp(int(ctime)).isoformat() (the collector's local time; UTC here)
-        "video_timestamp": datetime.fromtimestamp(int(v["createTime"]), tz=timezone.utc).replace(tzinfo=None).isoformat(),
+        "video_timestamp": datetime.fromtimestamp(int(v["createTime"]), tz=UTC).replace(tzinfo=None).isoformat(),
         "video_duration": v["video"]["duration"], "video_locationcreated": v.get("locationCreated", ""),
         "video_diggcount": v["stats"]["diggCount"], "video_sharecount": v["stats"]["shareCount"],
         "video_commentcount": v["stats"]["commentCount"], "video_playcount": v["stats"]["playCount"],
@@ -46,7 +46,7 @@ def apify_item(v):
     tags = [t["hashtagName"] for t in v.get("textExtra") or [] if t.get("hashtagName")]
     return {
         "id": v["id"], "text": v["desc"], "textLanguage": "un", "createTime": int(v["createTime"]),
-        "createTimeISO": datetime.fromtimestamp(int(v["createTime"]), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "createTimeISO": datetime.fromtimestamp(int(v["createTime"]), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "isAd": v.get("isAd", False),
         "authorMeta": {"id": a["id"], "name": a["uniqueId"], "profileUrl": f"https://www.tiktok.com/@{a['uniqueId']}",
                        "nickName": a["nickname"], "verified": a.get("verified", False), "signature": "",
