@@ -307,7 +307,8 @@ def render_html(result: dict[str, Any], plots: Mapping[str, tuple[str, bytes]],
     for key, heading in (("by_language", "By language"), ("by_source", "By source")):
         parts.append(f"<h2>{_e(heading)}</h2>")
         groups = result[key]
-        other = next(iter(groups.values()), {}).get("other_systems_macro_f1", {})
+        first: dict[str, Any] = next(iter(groups.values()), {})
+        other = first.get("other_systems_macro_f1", {})
         headers = ["group", "posts", "macro-F1", *(f"{n} F1 (positives)" for n in names),
                    *(f"macro-F1 {SYSTEMS.get(k, k)}" for k in other)]
         rows = [[g, m["n_posts"], _f(m["macro_f1"]),

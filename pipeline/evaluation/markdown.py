@@ -94,7 +94,8 @@ def markdown_report(result: dict[str, Any], *, plots: Sequence[str] = ()) -> str
                   "system's threshold (tuned per label for the classifier, 0.5 for spaCy textcat); mean PR-AUC "
                   "compares how well the scores rank posts, whatever the threshold."]
     for key, title in (("by_language", "language"), ("by_source", "source")):
-        other = list(next(iter(result[key].values()), {}).get("other_systems_macro_f1", {}))
+        first: dict[str, Any] = next(iter(result[key].values()), {})
+        other = list(first.get("other_systems_macro_f1", {}))
         lines += ["", f"## By {title}", "", f"| {title} | posts | macro-F1 | " + " | ".join(labels()) + " | "
                   + "".join(f"{SYSTEMS[k]} macro-F1 | " for k in other),
                   "|---|---|---|" + "---|" * (len(labels()) + len(other))]

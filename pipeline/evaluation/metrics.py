@@ -56,7 +56,9 @@ def metric_summary(Y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None = N
 def supported_labels(Y: np.ndarray) -> np.ndarray:
     """Boolean mask of the labels with at least one gold post (all of them for an empty ``Y``)."""
     Y = np.asarray(Y)
-    return Y.any(axis=0) if len(Y) else np.ones(Y.shape[1] if Y.ndim == 2 else len(labels()), dtype=bool)
+    if len(Y):
+        return np.asarray(Y.any(axis=0), dtype=bool)
+    return np.ones(Y.shape[1] if Y.ndim == 2 else len(labels()), dtype=bool)
 
 
 def _macro(per_label: np.ndarray, supported: np.ndarray | None) -> np.ndarray:

@@ -137,7 +137,7 @@ def evaluate(corpus_paths: Sequence[Path], *, model_dir: Path | None = None, cv:
         result["spacy_textcat"].update(tc_info)
     else:
         result["spacy_textcat"] = tc_info
-    if grouped is not None:
+    if grouped is not None and group_by is not None:
         result["grouped_cv"] = grouped_summary(records, Y, grouped, (pred, samples[0]), group_by=group_by, k=cv,
                                                seed=cfg["seed"], n_boot=n_boot)
     result["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
@@ -159,7 +159,7 @@ def grouped_summary(records: Sequence[dict[str, Any]], Y: np.ndarray, grouped: t
     r_pred, r_samples = random_cv
     (g_samples,) = bootstrap_f1(Y, [g_pred], n_boot=n_boot)
     groups = fold_groups(records, group_by)
-    with_value = sum(1 for r in records if isinstance(r.get(group_by), str) and r.get(group_by).strip())
+    with_value = sum(1 for r in records if isinstance(r.get(group_by), str) and str(r[group_by]).strip())
     return {"mode": f"{k}-fold cross-validation grouped by {group_by} (seed {seed}): no {group_by} in both the "
                     f"training and the test part of a fold; posts without one are their own group",
             "group_by": group_by, "n_groups": int(len(np.unique(groups))), "posts_with_group": with_value,

@@ -157,15 +157,16 @@ def _tokens(texts: Sequence[str], lang: str, japanese: str = "sudachi",
     nlp = spacy_pipeline(lang)
     matcher = cue_matcher(lang, cues)
     strings = nlp.vocab.strings
-    ids, cues = [], []
+    ids: list[np.ndarray] = []
+    counts_per_text: list[dict[str, int]] = []
     for doc in nlp.tokenizer.pipe(texts, batch_size=256):
         ids.append(_token_ids(doc))
         counts: dict[str, int] = {}
         for match_id, _, _ in matcher(doc):
             name = strings[match_id]
             counts[name] = counts.get(name, 0) + 1
-        cues.append(counts)
-    return ids, cues
+        counts_per_text.append(counts)
+    return ids, counts_per_text
 
 
 def token_text(token_id: int) -> str:

@@ -183,7 +183,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     def _build(self, empty: frozenset[str] = frozenset()) -> Pipeline:
         """The training pipeline; blocks whose input column is empty in every post (``empty``) are left
         out, since a vectoriser with nothing to learn makes a 0-column block ColumnTransformer refuses."""
-        transformers = [
+        transformers: list[tuple[str, Any, Any]] = [
             ("words", TokenNgramTfidf((1, 2), max_features=self.max_word_features, token_text=token_text), "words"),
             ("transcript", TokenNgramTfidf((1, 1), max_features=20000, token_text=token_text), "transcript_words"),
             ("meta", DictVectorizer(), "meta"),

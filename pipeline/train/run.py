@@ -75,7 +75,7 @@ def train(corpus_paths: Sequence[Path], out_dir: Path, config: Path | None = Non
         cv_result = {"mode": f"{cv}-fold cross-validation (seed {cfg['seed']})", **metric_summary(Y, pred, proba),
                      "bootstrap_ci": bootstrap_ci(Y, pred), "calibration": calibration_summary(Y, proba),
                      "keyword_baseline": metric_summary(Y, keyword_baseline(records))}
-        meta["metrics"]["cross_validation"] = cv_result
+        metrics["cross_validation"] = cv_result
         if group_by is not None and len(set(fold_groups(records, group_by).tolist())) >= cv:
             g_proba, g_pred = cross_validate_config(records, Y, build_classifier(cfg), k=cv, seed=cfg["seed"],
                                                     group_by=group_by)
