@@ -130,7 +130,8 @@ def write_coordination(result: CoordinationResult, out_dir: Path, *, sources: li
 def summary(result: CoordinationResult) -> str:
     """One line for the terminal."""
     k = result.counts
-    return (f"{k.get('clusters', 0)} clusters; {k['posts_used']:,} posts, {k['texts_compared']:,} texts compared "
+    n = k.get("clusters", 0)
+    return (f"{n} cluster{'' if n == 1 else 's'}; {k['posts_used']:,} posts, {k['texts_compared']:,} texts compared "
             f"({k['texts_boilerplate']:,} boilerplate, {k['texts_short']:,} too short left out)")
 
 

@@ -147,7 +147,7 @@ def test_cli_coordination(planted_file, tmp_path):
     res = CliRunner().invoke(app, ["coordination", str(planted_file), "-o", str(tmp_path / "c"), "--window", "48h",
                                    "--min-actors", "4", "--fields", "caption"])
     assert res.exit_code == 0, res.output
-    assert "1 clusters" in res.output and (tmp_path / "c" / "coordination.gexf").is_file()
+    assert "1 cluster;" in res.output and (tmp_path / "c" / "coordination.gexf").is_file()
     bad = CliRunner().invoke(app, ["coordination", str(planted_file), "-o", str(tmp_path / "d"), "--window", "x"])
     assert bad.exit_code == 1 and "not a duration" in bad.output
     bad = CliRunner().invoke(app, ["coordination", str(planted_file), "-o", str(tmp_path / "d"), "--fields", "title"])
