@@ -50,6 +50,10 @@ def _f1(per: Mapping[str, Any], ci: Mapping[str, Any] | None, label: str) -> str
 
 
 def _grouped(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The account-grouped CV result: ``train --cv`` stores it under ``cross_validation.grouped``."""
+    cv = metrics.get("cross_validation")
+    if isinstance(cv, Mapping) and isinstance(cv.get("grouped"), Mapping) and "per_label" in cv["grouped"]:
+        return cv["grouped"]
     for key, value in metrics.items():
         if "group" in key and isinstance(value, Mapping) and "per_label" in value:
             return value
