@@ -16,7 +16,8 @@ Output directory layout::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,48 +191,55 @@ def report(labelled: Path, out_dir: Path, actors: Path | None = None, *, registr
     names = labels()
     thresholds = (prov or {}).get("thresholds") or None
     pseudo = Pseudonymiser(public_accounts() | set(registry)) if pseudonymise else None
-    try:
-        # written in a temporary folder and moved into out_dir only when complete
-        with staged_dir(Path(out_dir), protect=[labelled]) as stage:
-            workbook = Workbook(stage / XLSX_NAME) if "xlsx" in formats else None
-            posts = PostsWriter(stage, names, formats, bom=bom, workbook=workbook)
-            ok = False
-            try:
-                tables, notes = aggregate_records(
-                    _with_progress(labelled), registry, top_hashtags=top_hashtags, priors=priors(prov),
-                    thresholds=thresholds, n_boot=n_boot, pseudonymiser=pseudo, on_chunk=posts,
-                    examples=ExampleCollector(names, thresholds, examples, pseudo) if examples else None)
-                ok = True
-            finally:
-                written_posts = posts.close(ok)
-            if prov is None:
-                notes.append("no provenance found for this labelled file (no .meta.json next to it): model, "
-                             "accuracy and definitions are not shown and the adjusted estimate is left out")
-            if posts.xlsx_dropped:
-                notes.append(f"{posts.xlsx_dropped} posts did not fit Excel's row limit in report.xlsx; "
-                             "posts.csv/.parquet have all of them")
-            run = write_report(tables, stage, source=labelled.name, notes=notes, chart_actors=chart_actors,
-                               provenance=prov, formats=formats, bom=bom, examples=examples,
-                               pseudonymised=pseudonymise, posts=posts, workbook=workbook)
-            run.written.update(written_posts)
-        run.out_dir = Path(out_dir)
-        run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
-        return run
-    except OSError as exc:
-        raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
-                            "Pass a writable directory with -o.") from exc
+    # written in a temporary folder and moved into out_dir only when complete
+    with _report_folder(out_dir, [labelled]) as stage:
+        workbook = Workbook(stage / XLSX_NAME) if "xlsx" in formats else None
+        posts = PostsWriter(stage, names, formats, bom=bom, workbook=workbook)
+        ok = False
+        try:
+            tables, notes = aggregate_records(
+                _with_progress(labelled), registry, top_hashtags=top_hashtags, priors=priors(prov),
+                thresholds=thresholds, n_boot=n_boot, pseudonymiser=pseudo, on_chunk=posts,
+                examples=ExampleCollector(names, thresholds, examples, pseudo) if examples else None)
+            ok = True
+        finally:
+            written_posts = posts.close(ok)
+        if prov is None:
+            notes.append("no provenance found for this labelled file (no .meta.json next to it): model, "
+                         "accuracy and definitions are not shown and the adjusted estimate is left out")
+        if posts.xlsx_dropped:
+            notes.append(f"{posts.xlsx_dropped} posts did not fit Excel's row limit in report.xlsx; "
+                         "posts.csv/.parquet have all of them")
+        run = write_report(tables, stage, source=labelled.name, notes=notes, chart_actors=chart_actors,
+                           provenance=prov, formats=formats, bom=bom, examples=examples,
+                           pseudonymised=pseudonymise, posts=posts, workbook=workbook)
+        run.written.update(written_posts)
+    return _moved(run, stage, out_dir)
 
 
 def write_report_staged(tables: dict[str, pd.DataFrame], out_dir: Path, *, protect: Sequence[Path] = (),
                         **kw: Any) -> ReportRun:
     """:func:`write_report` into a temporary folder moved onto ``out_dir`` when complete (as
     :func:`report` does), with an unwritable folder reported as a :class:`PipelineError`."""
+    with _report_folder(out_dir, protect) as stage:
+        run = write_report(tables, stage, **kw)
+    return _moved(run, stage, out_dir)
+
+
+@contextmanager
+def _report_folder(out_dir: Path, protect: Sequence[Path]) -> Iterator[Path]:
+    """A staging folder moved onto ``out_dir`` when the block completes; an unwritable folder
+    (or a full disk) is a :class:`PipelineError` naming it."""
     try:
         with staged_dir(Path(out_dir), protect=list(protect)) as stage:
-            run = write_report(tables, stage, **kw)
-        run.out_dir = Path(out_dir)
-        run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
-        return run
+            yield stage
     except OSError as exc:
         raise PipelineError(f"{out_dir}: cannot write the report ({exc.strerror or exc}). "
                             "Pass a writable directory with -o.") from exc
+
+
+def _moved(run: ReportRun, stage: Path, out_dir: Path) -> ReportRun:
+    """``run`` with its paths pointing into ``out_dir`` instead of the staging folder."""
+    run.out_dir = Path(out_dir)
+    run.written = {k: Path(out_dir) / Path(v).relative_to(stage) for k, v in run.written.items()}
+    return run
