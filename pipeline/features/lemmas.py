@@ -12,8 +12,9 @@ that compact table with one hash lookup per chunk. Labelling never loads spacy-l
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
@@ -22,23 +23,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.features.preprocess import spacy_pipeline
-from pipeline.features.vectorize import _MULT, TokenNgramTfidf, _as_list
+from pipeline.features.ngrams import MULT as _MULT, KeyIndex, lang_key as _lang_key
+from pipeline.features.posts import spacy_pipeline
+from pipeline.features.vectorize import TokenNgramTfidf, _as_list
 
 log = logging.getLogger(__name__)
 
 
-def _lang_key(lang: str) -> np.uint64:
-    return np.uint64(zlib.crc32(lang.encode("utf-8")) + 1)
-
-
 @cache
-def lemma_lookup(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
+def lemma_lookup(lang: str, ids: str = "spacy") -> tuple[np.ndarray, np.ndarray] | None:
     """(form ids, lemma ids) of spaCy's ``lemma_lookup`` table for ``lang``, or None if it has none.
 
-    Ids are spaCy string hashes, as token ``LOWER`` ids are; lemma strings are added to the
-    multilingual pipeline's string store so feature names can show them.
+    ``ids="spacy"``: spaCy string hashes, as token ``LOWER`` ids are; lemma strings are added to
+    the multilingual pipeline's string store so feature names can show them. ``ids="hash"``: the
+    ids of :mod:`pipeline.features.tokens` (the regex tokenizer's), read from the table's JSON file.
     """
+    if ids == "hash":
+        return _lemma_lookup_hashed(lang)
     try:
         from spacy.lookups import load_lookups
 
@@ -48,6 +49,27 @@ def lemma_lookup(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
     add = spacy_pipeline("xx").vocab.strings.add
     forms = np.fromiter(table.keys(), dtype=np.uint64, count=len(table))
     lemmas = np.fromiter((add(str(v).lower()) for v in table.values()), dtype=np.uint64, count=len(table))
+    return forms, lemmas
+
+
+def _lemma_lookup_hashed(lang: str) -> tuple[np.ndarray, np.ndarray] | None:
+    from pipeline.features.tokens import hash_many, token_ids  # lazy: next to the table reading
+
+    try:
+        import spacy_lookups_data
+    except ImportError:
+        return None
+    path = spacy_lookups_data.get_file(f"{lang}_lemma_lookup.json")
+    gz = spacy_lookups_data.get_file(f"{lang}_lemma_lookup.json.gz")
+    if path.is_file():
+        table = json.loads(path.read_bytes())
+    elif gz.is_file():
+        table = json.loads(gzip.decompress(gz.read_bytes()))
+    else:
+        return None
+    forms = hash_many(list(table))
+    # lemmas through the cache, so feature names can show them
+    lemmas = token_ids([str(v).lower() for v in table.values()])
     return forms, lemmas
 
 
@@ -62,28 +84,31 @@ class LemmaTfidf(TokenNgramTfidf):
         Use a language's table only if the training data has at least this many posts in it:
         tables take seconds to load (Turkish: 1.3M forms) and a handful of posts learns
         nothing from them.
+    ids : {"spacy", "hash"}
+        The token ids the words come with: spaCy ``LOWER`` hashes or :mod:`pipeline.features.tokens` ids.
     min_df, max_features, sublinear_tf, token_text
         As in :class:`pipeline.features.vectorize.TokenNgramTfidf` (unigrams only).
     """
 
     def __init__(self, min_lang_posts: int = 50, min_df: int = 2, max_features: int | None = None,
-                 sublinear_tf: bool = True, token_text: Any = None) -> None:
+                 sublinear_tf: bool = True, token_text: Any = None, ids: str = "spacy") -> None:
         super().__init__((1, 1), min_df=min_df, max_features=max_features, sublinear_tf=sublinear_tf,
                          token_text=token_text)
         self.min_lang_posts = min_lang_posts
+        self.ids = ids
 
     def fit(self, X: Any, y: Any = None) -> LemmaTfidf:
         tokens, langs = _columns(X)
         counts = Counter(langs)
         tables = {lang: t for lang in sorted(counts) if lang and counts[lang] >= self.min_lang_posts
-                  and (t := lemma_lookup(lang)) is not None}
+                  and (t := lemma_lookup(lang, self.ids)) is not None}
         self.languages_ = sorted(tables)
         forms = np.concatenate([f * _MULT ^ _lang_key(lang) for lang, (f, _) in tables.items()] or [np.zeros(0, np.uint64)])
         lemmas = np.concatenate([lem for _, lem in tables.values()] or [np.zeros(0, np.uint64)])
         # a table may list one form twice: keep the first lemma, as a dict would
         forms, first = np.unique(forms, return_index=True)
         self.forms_, self.lemmas_ = forms, lemmas[first]
-        self._form_index = None
+        self._form_index: KeyIndex | None = None
         super().fit(self._map(tokens, langs))
         # Keep only forms whose lemma is a feature and differs from the form: a compact table.
         # (A form that maps to itself or to an unknown lemma maps to nothing useful.)
@@ -105,7 +130,7 @@ class LemmaTfidf(TokenNgramTfidf):
         keys = flat * _MULT ^ np.repeat(lang_keys, lens)
         index = getattr(self, "_form_index", None)
         if index is None:
-            index = self._form_index = pd.Index(self.forms_)
+            index = self._form_index = KeyIndex(self.forms_)
         at = index.get_indexer(keys)
         hit = at >= 0
         flat = flat.copy()

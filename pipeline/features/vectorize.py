@@ -3,8 +3,8 @@
 scikit-learn's ``TfidfVectorizer`` calls a Python analyser per text and counts n-grams in a
 Python dict (``_count_vocab``): with character n-grams that was most of the labelling time
 (see ``../shared/docs/perf-notes.md``). Here every n-gram of a whole chunk becomes one 64-bit
-key in a single NumPy array, and the vocabulary is an array of keys looked up in a
-pandas hash index:
+key in a single NumPy array (:mod:`pipeline.features.ngrams`), and the vocabulary is an
+array of keys looked up in a NumPy hash table (:class:`pipeline.features.ngrams.KeyIndex`):
 
 - :class:`TokenNgramTfidf` reads token ids, one uint64 array per post: the ``LOWER`` hashes
   spaCy gives every token (``Doc.to_array``). n-grams of them are combined by a polynomial
@@ -27,44 +27,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): a multiplicative hash step
-_EMPTY = np.zeros(0, dtype=np.uint64)
-
-#: Unicode blocks of scripts written without spaces between words (``scripts="nospace"``).
-NOSPACE_RANGES = (
-    (0x0E00, 0x0EFF),  # Thai, Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x3040, 0x30FF),  # Hiragana, Katakana
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFF66, 0xFF9F),  # half-width Katakana
+from pipeline.features.ngrams import (
+    NOSPACE_RANGES,  # noqa: F401  (re-exported)
+    KeyIndex,
+    char_ngram_keys,
+    tfidf_rows,
+    token_ngram_keys,
 )
-
-
-def _ngram_keys(flat: np.ndarray, group: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and start positions of the ``n``-grams of ``flat`` whose units all share one ``group`` value.
-
-    ``group`` is non-decreasing (a post's index, or a run of characters inside a post), so an
-    n-gram lies inside one group exactly when its first and last units do.
-    """
-    m = len(flat) - n + 1
-    if m <= 0:
-        return _EMPTY, np.zeros(0, dtype=np.int64)
-    key = flat[:m].copy()
-    for i in range(1, n):
-        key = key * _MULT + flat[i:i + m]  # wraps modulo 2**64 (NumPy array arithmetic never warns)
-    if n > 1:
-        key ^= np.uint64(n)  # an n-gram and an (n+1)-gram never share a key by construction
-    pos = np.flatnonzero(group[:m] == group[n - 1:])
-    return key[pos], pos
 
 
 class _NgramTfidf(TransformerMixin, BaseEstimator):
@@ -85,7 +58,7 @@ class _NgramTfidf(TransformerMixin, BaseEstimator):
             order = np.lexsort((uniq[keep], -tf[keep]))  # most frequent first, ties by key: deterministic
             keep = np.sort(keep[order[: self.max_features]])
         self.vocabulary_ = uniq[keep]
-        self._index = None
+        self._index: KeyIndex | None = None
         self.idf_ = np.log((1 + len(X)) / (1 + df[keep])) + 1.0
         self.feature_names_ = np.array([namer(int(i)) for i in first[keep]], dtype=object)
         return self
@@ -97,20 +70,14 @@ class _NgramTfidf(TransformerMixin, BaseEstimator):
         V = len(self.vocabulary_)
         if V == 0 or len(keys) == 0:
             return sp.csr_matrix((len(X), V), dtype=np.float32)
-        col = self._lookup().get_indexer(keys)  # hash table: ~4x faster than np.searchsorted here
-        hit = col >= 0
-        M = sp.csr_matrix((np.ones(int(hit.sum()), dtype=np.float32), (doc[hit], col[hit])), shape=(len(X), V))
-        M.sum_duplicates()
-        if self.sublinear_tf:
-            np.log(M.data, out=M.data)
-            M.data += 1.0
-        M.data *= self.idf_[M.indices].astype(np.float32)
-        return normalize(M, copy=False)
+        row, col, val = tfidf_rows(keys, doc, self._lookup(), self.idf_, self.sublinear_tf)
+        return sp.csr_matrix((val, (row, col)), shape=(len(X), V))
 
-    def _lookup(self) -> pd.Index:
-        if getattr(self, "_index", None) is None:
-            self._index = pd.Index(self.vocabulary_)
-        return self._index
+    def _lookup(self) -> KeyIndex:
+        index = getattr(self, "_index", None)
+        if index is None:
+            index = self._index = KeyIndex(self.vocabulary_)  # a hash table: ~4x faster than np.searchsorted here
+        return index
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -148,10 +115,7 @@ class TokenNgramTfidf(_NgramTfidf):
         self.token_text = token_text
 
     def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
-        lens = np.fromiter((len(a) for a in X), dtype=np.int64, count=len(X))
-        flat = np.concatenate([np.asarray(a, dtype=np.uint64) for a in X]) if lens.sum() else _EMPTY
-        doc = np.repeat(np.arange(len(X), dtype=np.int64), lens)
-        keys, docs, start, n_of = _all_ngrams(flat, doc, doc, self.ngram_range)
+        keys, docs, start, n_of, flat = token_ngram_keys(X, self.ngram_range)
         namer = None
         if with_names:
             text = self.token_text or (lambda h: f"#{h:016x}")
@@ -184,41 +148,12 @@ class CharNgramTfidf(_NgramTfidf):
         self.sublinear_tf = sublinear_tf
 
     def _keys(self, X: Sequence[Any], *, with_names: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
-        if self.scripts not in ("all", "nospace"):
-            raise ValueError(f"scripts must be 'all' or 'nospace'. Got {self.scripts!r} instead.")
-        texts = [t if isinstance(t, str) else "" for t in X]
-        joined = "\x00".join(texts) + "\x00"  # NUL ends each post: cleaning removed control characters
-        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        lens = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
-        doc = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-        ok = codes != 0
-        if self.scripts == "nospace":
-            nospace = np.zeros(len(codes), dtype=bool)
-            for lo, hi in NOSPACE_RANGES:
-                nospace |= (codes >= lo) & (codes <= hi)
-            ok &= nospace
-        # Keep only usable characters; a run of them (between unusable ones) is an n-gram's group.
-        at = np.flatnonzero(ok)
-        run = np.cumsum(~ok)[at]
-        keys, docs, start, n_of = _all_ngrams(codes[at].astype(np.uint64), run, doc[at], self.ngram_range)
+        keys, docs, start, n_of, joined, at = char_ngram_keys(X, self.ngram_range, self.scripts)
         namer = None
         if with_names:
             def namer(i: int) -> str:
                 return joined[at[start[i]]:at[start[i]] + n_of[i]]
         return keys, docs, namer
-
-
-def _all_ngrams(flat: np.ndarray, group: np.ndarray, doc: np.ndarray,
-                ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keys, post indices, start positions and lengths of all n-grams of ``flat`` for n in ``ngram_range``."""
-    keys, docs, starts, ns = [_EMPTY], [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-    for n in range(ngram_range[0], ngram_range[1] + 1):
-        k, pos = _ngram_keys(flat, group, n)
-        keys.append(k)
-        docs.append(doc[pos])
-        starts.append(pos)
-        ns.append(np.full(len(pos), n, dtype=np.int64))
-    return np.concatenate(keys), np.concatenate(docs), np.concatenate(starts), np.concatenate(ns)
 
 
 def _as_list(X: Any) -> list[Any]:

@@ -1,8 +1,8 @@
 """The per-chunk step: one plain function of (cleaned posts, model) → labelled posts.
 
 A distributed engine can run :func:`label_chunk` across machines; :mod:`pipeline.label.workers`
-runs it in local processes. This module imports the model's explanation code (scikit-learn,
-SciPy): the process that only reads and writes never imports it.
+runs it in local processes. The explanation code (scikit-learn, SciPy) is imported only when
+explanations are asked for.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from pipeline.model.explain import TOP_K, predict_and_explain
 
 
 def label_chunk(chunk: list[dict[str, Any]], model: Any, *, explain: bool = False,
@@ -22,8 +20,8 @@ def label_chunk(chunk: list[dict[str, Any]], model: Any, *, explain: bool = Fals
     ----------
     chunk : list of dict
         Cleaned post records.
-    model : StrategyClassifier
-        A fitted model.
+    model : StrategyClassifier or Predictor
+        A fitted model (the estimator when ``explain``).
     explain : bool
         Also add ``explanations``: per label, the ``top_k`` features by contribution and their
         field (see :mod:`pipeline.model.explain`).
@@ -38,6 +36,8 @@ def label_chunk(chunk: list[dict[str, Any]], model: Any, *, explain: bool = Fals
     if not chunk:
         return chunk
     if explain:
+        from pipeline.model.explain import TOP_K, predict_and_explain  # lazy: scikit-learn only for --explain
+
         proba, explanations = predict_and_explain(model, chunk, TOP_K if top_k is None else top_k)
         for rec, ex in zip(chunk, explanations):
             rec["explanations"] = ex

@@ -2,8 +2,8 @@
 
 :func:`pipeline.label.workers.mp_context` asks multiprocessing's forkserver to import this module
 before it forks the label workers. Every worker is then a fork of a process that has already
-imported scikit-learn, SciPy and spaCy and built what the first chunk would build (the
-language-ID model, the SudachiPy dictionary, the spaCy tokenizers and cue matchers): on a
+imported the labelling code and built what the first chunk would build (the language-ID
+model, the SudachiPy dictionary, the cue automata): on a
 2-core machine the workers and the reading process compete for the cores, so work paid
 twice at start-up delays the whole run. Forked workers share these pages until they write to
 them.
@@ -24,26 +24,21 @@ def warm() -> None:
     """Import the labelling modules and build the per-process caches the workers use.
 
     The imports are this function's purpose (they run once, in the forkserver), hence lazy.
+    spaCy is not loaded: models tokenized with it (``word_tokenizer="spacy"``, before issue 16)
+    build their spaCy pipelines in each worker, on first use.
     """
-    import pipeline.label.chunk  # noqa: F401  # lazy: the import is the point (scikit-learn, SciPy)
+    import pipeline.label.chunk  # noqa: F401  # lazy: the import is the point
+    import pipeline.model.predictor  # noqa: F401  # lazy: the import is the point
     from pipeline.clean.language import RULE, _model  # lazy: the import is the point
-    from pipeline.features.preprocess import (  # lazy: the point
-        SPACY_LANGS,
-        config_cues,
-        cue_automata,
-        cue_matcher,
-        cues_key,
-        spacy_pipeline,
-        sudachi_tokenizer,
-    )
+    from pipeline.features.cues import config_cues, cue_automata, cues_key  # lazy: the point
+    from pipeline.features.posts import sudachi_tokenizer  # lazy: the point
+    from pipeline.features.tokens import phrase_automaton  # lazy: the point
 
     _model(RULE.languages)  # the identifier restricted to the rule's languages, as labelling uses it
     sudachi_tokenizer()
     key = cues_key(config_cues())  # the shipped model's cue table; another model builds its own matchers
     cue_automata(key)
-    for lang in ("xx", *sorted(SPACY_LANGS)):
-        spacy_pipeline(lang)
-        cue_matcher(lang, key)
+    phrase_automaton(key)
 
 
 try:

@@ -135,10 +135,10 @@ def _label_locked(inputs: list[Path], output: Path, rejects: Path, *, model_dir:
                 workers = 1
             chunks = chain(head, chunks)
     if workers == 1:
-        from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn only when labelling here
+        from pipeline.model.artefact import load_model  # lazy: the model only when labelling here
         from pipeline.model.thresholds import with_thresholds  # lazy: next to load_model
 
-        labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir)[0], thresholds),
+        labelled_chunks = pool.label_in_process(chunks, with_thresholds(load_model(model_dir, lean=not explain)[0], thresholds),
                                                 explain, top_k)
     else:
         labelled_chunks = pool.label_parallel(chunks, model_dir, workers, explain, top_k, thresholds)

@@ -1,8 +1,8 @@
 """Labelling chunks in local worker processes that each load the model once, and GC tuning.
 
 Workers are forks of a forkserver that preloaded the libraries (:mod:`pipeline.label.preload`);
-the reading process never imports scikit-learn: the chunk step and the model are imported
-lazily, inside the functions that run in the workers.
+the chunk step and the model are imported lazily, inside the functions that run in the workers,
+and labelling without ``--explain`` never imports scikit-learn at all (:mod:`pipeline.model.predictor`).
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ def fewer_collections() -> Iterator[None]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(model_dir: Path | None, thresholds: dict[str, float] | None = None) -> None:
-    """Process-pool initializer: load (and verify) the model once per worker process."""
-    from pipeline.model.artefact import load_model  # lazy: runs in the worker, pulls scikit-learn
+def _init_worker(model_dir: Path | None, thresholds: dict[str, float] | None = None, explain: bool = False) -> None:
+    """Process-pool initializer: load (and verify) the model once per worker process (the lean
+    NumPy predictor unless explanations are asked for)."""
+    from pipeline.model.artefact import load_model  # lazy: runs in the worker
     from pipeline.model.thresholds import with_thresholds  # lazy: runs in the worker, next to load_model
 
     # Ctrl-C reaches the whole process group: the parent stops the workers itself (no traceback
@@ -88,7 +89,7 @@ def _init_worker(model_dir: Path | None, thresholds: dict[str, float] | None = N
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _WORKER["model"] = with_thresholds(load_model(model_dir)[0], thresholds)
+            _WORKER["model"] = with_thresholds(load_model(model_dir, lean=not explain)[0], thresholds)
         except Exception as exc:  # a failing initializer only yields "BrokenProcessPool": report it with a task
             _WORKER["error"] = exc
     _WORKER["warnings"] = [(w.category, str(w.message)) for w in caught]
@@ -117,7 +118,7 @@ def label_isolated(posts: list[dict[str, Any]], model: Any, explain: bool,
     """Detect languages and label ``posts``; when the chunk fails, label post by post and mark the
     posts that fail alone with ``label_error`` (the caller rejects them) instead of failing the run."""
     from pipeline.clean.language import ensure_languages  # lazy: loads the language model
-    from pipeline.label.chunk import label_chunk  # lazy: pulls scikit-learn
+    from pipeline.label.chunk import label_chunk  # lazy: the model's side of labelling
 
     try:
         return label_chunk(ensure_languages(posts), model, explain=explain, top_k=top_k)
@@ -171,7 +172,8 @@ def label_parallel(chunks: Iterator[tuple[list[Any], list[dict[str, Any]]]], mod
     ctx = mp_context()
     # Read the first chunks while the forkserver preloads: creating the pool waits for it.
     read_ahead = deque(islice(chunks, limit))
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(model_dir, thresholds))
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(model_dir, thresholds, explain))
     pending: deque[tuple[list[Any], list[dict[str, Any]], Future]] = deque()
     seen_warnings: set[tuple[type, str]] = set()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline.config import CONFIG_DIR, read_toml
 from pipeline.errors import ConfigError
-from pipeline.features.preprocess import JAPANESE_TOKENIZERS
+from pipeline.features.preprocess import JAPANESE_TOKENIZERS, WORD_TOKENIZERS
 from pipeline.model.estimator import StrategyClassifier
 
 DEFAULT_CONFIG = CONFIG_DIR / "train.toml"
@@ -26,6 +26,10 @@ def load_config(path: Path | None) -> dict[str, Any]:
     if japanese not in JAPANESE_TOKENIZERS:
         raise ConfigError(where=path, problem="invalid japanese_tokenizer", seen=japanese,
                           valid=", ".join(map(repr, JAPANESE_TOKENIZERS)), todo="Fix [classifier] japanese_tokenizer")
+    words = params.get("word_tokenizer", "spacy")
+    if words not in WORD_TOKENIZERS:
+        raise ConfigError(where=path, problem="invalid word_tokenizer", seen=words,
+                          valid=", ".join(map(repr, WORD_TOKENIZERS)), todo="Fix [classifier] word_tokenizer")
     return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
 
 

@@ -10,7 +10,6 @@ tuned by cross-validation and stored with the model.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,21 +30,12 @@ from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
 from pipeline.features.preprocess import PostPreprocessor, _as_records, token_text
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
+from pipeline.model.rules import RULE_PRIOR, RULES, apply_rules, rule_hits  # noqa: F401  (re-exported)
 from pipeline.schema import labels as config_labels
 
 log = logging.getLogger(__name__)
 
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.01), 2)
-
-#: Rules ``labels.md`` states outright ("Decisions on hard cases"): a TikTok flag that decides a
-#: label by definition, whatever the training data shows. (rule name, label, record fields: any set)
-RULES = (("paid_partnership", "influencer_amplification", ("paid_partnership",)),
-         ("duet_or_stitch", "trend_participation", ("duet_from", "stitch_from")))
-#: Beta prior of a rule's precision, (positives, negatives): the definition says "always", the
-#: 5% left is room for annotation slips and flags set in error. With no flagged training post a
-#: rule scores 0.95; with the corpus's 315 flagged posts, all positive, 0.997.
-RULE_PRIOR = (19.0, 1.0)
-
 
 def to_indicator(y: Any, classes: tuple[str, ...]) -> np.ndarray:
     """Label lists (``[["crisis_messaging"], []]``) or an indicator matrix → int array (n, n_labels).
@@ -126,6 +116,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         when fitting, ``{}`` turns the features off.
     cue_boundaries : bool
         Latin/Cyrillic/Devanagari substring cues only at word boundaries (outside hashtags).
+    word_tokenizer : {"spacy", "regex"}
+        Words of languages other than Japanese from spaCy's tokenizer (models before issue 16)
+        or from one regular expression (:mod:`pipeline.features.tokens`; ~10x faster).
 
     Attributes
     ----------
@@ -156,8 +149,10 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                  calibration_ensemble: bool = False, use_lemmas: bool = True,
                  japanese_tokenizer: str = "sudachi", labels: tuple[str, ...] | None = None,
                  cues: dict[str, dict[str, list[str]]] | None = None, shuffle_calibration: bool = True,
-                 rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True) -> None:
+                 rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True,
+                 word_tokenizer: str = "spacy") -> None:
         self.C = C
+        self.word_tokenizer = word_tokenizer
         self.shuffle_calibration = shuffle_calibration
         self.rules = rules
         self.registries = registries
@@ -178,7 +173,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
 
     def _prep(self) -> PostPreprocessor:
         return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues,
-                                registries=self.registries, cue_boundaries=self.cue_boundaries)
+                                registries=self.registries, cue_boundaries=self.cue_boundaries,
+                                word_tokenizer=self.word_tokenizer)
 
     def _build(self, empty: frozenset[str] = frozenset()) -> Pipeline:
         """The training pipeline; blocks whose input column is empty in every post (``empty``) are left
@@ -189,7 +185,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             ("meta", DictVectorizer(), "meta"),
         ]
         if self.use_lemmas:
-            transformers.append(("lemmas", LemmaTfidf(max_features=self.max_word_features, token_text=token_text),
+            ids = "spacy" if self.word_tokenizer == "spacy" else "hash"
+            transformers.append(("lemmas", LemmaTfidf(max_features=self.max_word_features, token_text=token_text, ids=ids),
                                  ["words", "lang"]))
         if self.use_chars:
             transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
@@ -281,22 +278,12 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def apply_rules(self, X: Any, P: np.ndarray) -> np.ndarray:
-        """Raise each rule's label score on posts carrying its flag to at least the rule's probability.
-
-        Reads the flags from the records themselves, not from the feature matrix: a flag never
-        seen in training has no feature column, and the rule must still hold.
-        """
+        """Raise each rule's label score on posts carrying its flag to at least the rule's probability
+        (:func:`pipeline.model.rules.apply_rules`)."""
         rules = getattr(self, "rules_", None) or []
         if not rules or len(P) == 0:
             return P
-        records = _as_records(X)
-        names = [str(c) for c in self.classes_]
-        P = np.array(P, dtype=float, copy=True)
-        for rule in rules:
-            j = names.index(rule["label"])
-            hit = rule_hits(records, rule["fields"])
-            P[hit, j] = np.maximum(P[hit, j], float(rule["probability"]))
-        return P
+        return apply_rules(_as_records(X), P, rules, [str(c) for c in self.classes_])
 
     def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
         """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""
@@ -366,15 +353,6 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
         return tags
-
-
-def rule_hits(records: Sequence[dict[str, Any]], fields: Sequence[str]) -> np.ndarray:
-    """Boolean per record: any of ``fields`` set (a flag that is true, or a non-empty duet/stitch source)."""
-    def on(v: Any) -> bool:
-        if isinstance(v, str):
-            return v.strip().lower() not in ("", "0", "false", "no", "none", "nan")
-        return bool(v) and v == v  # NaN is truthy but means missing
-    return np.fromiter((any(on(r.get(f)) for f in fields) for r in records), dtype=bool, count=len(records))
 
 
 def clone_classifier(clf: StrategyClassifier) -> StrategyClassifier:

@@ -310,7 +310,7 @@ def test_a_post_that_cannot_be_labelled_is_rejected_and_the_others_labelled(tmp_
 
     import pipeline.model.artefact as artefact
 
-    monkeypatch.setattr(artefact, "load_model", lambda model_dir=None: (Model(), {}))
+    monkeypatch.setattr(artefact, "load_model", lambda model_dir=None, lean=False: (Model(), {}))
     src = tmp_path / "in.jsonl"
     src.write_text('{"post_id": "1", "caption": "fine"}\n{"post_id": "2", "caption": "boom"}\n'
                    '{"post_id": "3", "caption": "also fine"}\n', encoding="utf-8")
