@@ -157,8 +157,6 @@ def _tokens(texts: Sequence[str], lang: str, japanese: str = "sudachi", cues: st
     """
     if lang == "ja" and japanese == "sudachi":
         return _tokens_ja(texts, "spacy" if words == "spacy" else "hash")
-    if lang == "ja" and japanese == "scripts":
-        return regex_tokens(texts, cues, scripts=True)
     if words == "regex":
         return regex_tokens(texts, cues)
     nlp = spacy_pipeline(lang)
@@ -230,7 +228,7 @@ def _meta(rec: dict[str, Any]) -> dict[str, float]:
 #: Word tokenizers for Japanese (``japanese_tokenizer``): SudachiPy word segmentation with
 #: person names, or spaCy's multilingual tokenizer (no segmentation; character n-grams then
 #: carry the words).
-JAPANESE_TOKENIZERS = ("sudachi", "multilingual", "scripts")
+JAPANESE_TOKENIZERS = ("sudachi", "multilingual")
 #: Word tokenizers for every other language (``word_tokenizer``): spaCy's rule-based tokenizer
 #: per language with a ``PhraseMatcher`` for cue phrases (models trained before issue 16), or
 #: one regular expression for all (:mod:`pipeline.features.tokens`; ~10x faster, no spaCy import).

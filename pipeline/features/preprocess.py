@@ -37,7 +37,7 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
     ----------
     max_transcript_chars : int
         Transcripts are cut to this many characters (the opening carries the topic).
-    japanese_tokenizer : {"sudachi", "multilingual", "scripts"}
+    japanese_tokenizer : {"sudachi", "multilingual"}
         How Japanese posts become words (:data:`JAPANESE_TOKENIZERS`).
     cues : dict or None
         Cue table (per label, ``phrases`` and ``substrings``); None reads ``configs/cues.toml``

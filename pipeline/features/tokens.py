@@ -109,20 +109,11 @@ def _is_symbol(c: str) -> bool:
     return v
 
 
-#: As :data:`TOKEN_RE`, but Japanese is cut where the script changes: runs of kanji, of hiragana,
-#: of katakana (a crude segmentation: "活躍誓う" → "活躍誓", "う"; character n-grams carry the rest).
-_KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005-\u3007"
-_HIRA = "\u3041-\u309f"
-_KATA = "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
-SCRIPT_TOKEN_RE = re.compile(rf"{re.escape(MENTION)}\b|[{_KANJI}]+|[{_HIRA}]+|[{_KATA}]+"
-                             rf"|(?:[^\W{_KANJI}{_HIRA}{_KATA}]|[{MARKS}])+|[^\w\s]")
-
-
-def tokenize(text: str, pattern: re.Pattern[str] = TOKEN_RE) -> list[str]:
+def tokenize(text: str) -> list[str]:
     """Lower-cased word and symbol tokens of ``text`` (no punctuation, no spaces)."""
     if not text:
         return []
-    return [t for t in pattern.findall(text.lower()) if len(t) > 1 or t.isalnum() or t == "_" or _is_symbol(t)]
+    return [t for t in TOKEN_RE.findall(text.lower()) if len(t) > 1 or t.isalnum() or t == "_" or _is_symbol(t)]
 
 
 @lru_cache(maxsize=8)
@@ -158,13 +149,11 @@ def phrase_counts(tokens: Sequence[str], key: str) -> dict[str, int]:
     return counts
 
 
-def regex_tokens(texts: Sequence[str], key: str,
-                 scripts: bool = False) -> tuple[list[np.ndarray], list[dict[str, int]]]:
-    """Token ids and per-label cue-phrase counts of ``texts`` (``scripts``: Japanese cut by script)."""
-    pattern = SCRIPT_TOKEN_RE if scripts else TOKEN_RE
+def regex_tokens(texts: Sequence[str], key: str) -> tuple[list[np.ndarray], list[dict[str, int]]]:
+    """Token ids and per-label cue-phrase counts of ``texts`` (any language written with spaces)."""
     ids, counts = [], []
     for text in texts:
-        toks = tokenize(text, pattern)
+        toks = tokenize(text)
         ids.append(token_ids(toks))
         counts.append(phrase_counts(toks, key))
     return ids, counts

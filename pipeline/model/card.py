@@ -23,7 +23,8 @@ def write_model_card(model_dir: Path, meta: dict[str, Any], cv: dict[str, Any] |
         "strategies defined in `corpora/GUIDELINES.md`, for aggregate per-actor analysis with error bars. "
         "Not for judging individual accounts without reading the posts.", "",
         "## Model",
-        "spaCy blank tokenisers (SudachiPy for Japanese unless the config says multilingual) → word 1–2-grams of "
+        "Words from a regular-expression tokenizer (word_tokenizer regex) or spaCy's per-language tokenizers "
+        "(word_tokenizer spacy), SudachiPy for Japanese unless the config says multilingual → word 1–2-grams of "
         "caption and on-screen text, their lookup lemmas, transcript words, character n-grams of scripts written "
         "without spaces, cue-phrase counts (configs/cues.toml; substrings only as words in space-separated "
         "scripts), mentioned creators/celebrities/athletes and named TikTok trends (configs/registries/, copied "

@@ -60,5 +60,5 @@ def test_multilingual_japanese_tokenizer_does_not_segment_or_find_names():
 
 
 def test_unknown_japanese_tokenizer_is_a_clear_error():
-    with pytest.raises(ValueError, match="japanese_tokenizer must be one of sudachi, multilingual, scripts. Got 'mecab'"):
+    with pytest.raises(ValueError, match="japanese_tokenizer must be one of sudachi, multilingual. Got 'mecab'"):
         PostPreprocessor(japanese_tokenizer="mecab").transform([{"post_id": "1", "caption": "x"}])

@@ -10,7 +10,6 @@ import pytest
 from pipeline.features import tokens
 from pipeline.features.cues import cues_key
 from pipeline.features.tokens import (
-    SCRIPT_TOKEN_RE,
     phrase_counts,
     regex_tokens,
     text_of,
@@ -37,11 +36,6 @@ def test_combining_marks_stay_inside_their_word():
 def test_emoji_modifiers_and_joiners():
     # a variation selector (Mn) alone is no token; a zero-width joiner (Cf) is dropped
     assert tokenize("❤️ 👩\u200d👧") == ["❤", "👩", "👧"]
-
-
-def test_japanese_by_script_runs():
-    assert tokenize("大舞台での活躍#TikTokでニュース", SCRIPT_TOKEN_RE) == [
-        "大舞台", "での", "活躍", "tiktok", "で", "ニュース"]
 
 
 def test_ids_are_stable_and_survive_a_cache_clear(monkeypatch):
