@@ -30,6 +30,7 @@ T = TypeVar("T")
 #: Duplicate reject lines per input file; further duplicates there are counted in one reject.
 MAX_DUPLICATE_LINES = 10_000
 _REASON_KIND_RE = re.compile(r"^([^:(;0-9]+)")
+_DUPLICATE = "duplicate post_id"
 
 
 @dataclass
@@ -64,10 +65,13 @@ class IngestStats:
 
     def reject(self, item: Reject) -> None:
         self.rejected += item.count
-        m = _REASON_KIND_RE.match(item.reason)
-        kind = m.group(1).strip() if m else item.reason  # a reason starting with ':', '(' or a digit
+        if item.reason.startswith(_DUPLICATE):  # the id that follows may hold any character
+            kind = _DUPLICATE
+        else:
+            m = _REASON_KIND_RE.match(item.reason)
+            kind = m.group(1).strip() if m else item.reason  # a reason starting with ':', '(' or a digit
         self.reasons[kind] += item.count
-        if kind == "duplicate post_id":
+        if kind == _DUPLICATE:
             self.duplicates += item.count
 
     def noted(self, notes: list[tuple[str, str]]) -> None:
