@@ -19,18 +19,20 @@ beyond 2**40, more than 2**23 files, a non-integer line) goes to a small exact d
 The table is split into :data:`PARTS` open-addressing tables (linear probing) by the top bits
 of the mixed key, each doubled on its own when 70% full: growing copies one part, never the
 whole table, so the extra memory while growing stays at a fraction of a percent of the whole.
+Keys are mixed by multiplying with a random odd number drawn per table (multiply-shift
+hashing): a file cannot be made of ids that crowd one stretch of the table and make every
+insert slow, as it could against a fixed multiplier (Python's dict is protected the same way
+by its per-process string hash seed). The layout differs between runs; the answers do not.
 """
 
 from __future__ import annotations
 
-import logging
+import secrets
 import struct
 from hashlib import blake2b
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 #: Separately grown parts of the table (by the top 8 bits of the mixed key).
 PARTS = 256
@@ -39,7 +41,6 @@ _PART_BITS = 8
 _START_SLOTS = 16
 #: A part is doubled when more than this share of its slots is used (linear probing stays short).
 MAX_LOAD = 0.7
-_FIB = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads sequential ids over the table
 _M64 = (1 << 64) - 1
 _LINE_BITS = 40
 _LINE_MASK = (1 << _LINE_BITS) - 1
@@ -63,7 +64,9 @@ def id_hash(pid: str) -> int:
 class SeenIds:
     """Post ids seen so far and the ``(source_file, source_line)`` of each one's first copy."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiplier: int | None = None) -> None:
+        #: odd 64-bit multiplier that mixes keys (random unless given, e.g. by a test)
+        self.multiplier = (secrets.randbits(64) if multiplier is None else multiplier) | 1
         self.count = 0
         self._files: list[Any] = []
         self._file_index: dict[Any, int] = {}
@@ -79,8 +82,8 @@ class SeenIds:
         for part in range(PARTS):
             self._keys.append(np.zeros(_START_SLOTS, np.int64))
             self._vals.append(np.zeros(_START_SLOTS, np.int64))
-            self._k.append(memoryview(self._keys[part]))
-            self._v.append(memoryview(self._vals[part]))
+            self._k.append(self._keys[part].data)
+            self._v.append(self._vals[part].data)
 
     def __len__(self) -> int:
         return self.count
@@ -103,7 +106,7 @@ class SeenIds:
                 key = 0
         if not key:
             key = ~id_hash(pid)  # -2**63 .. -1: a hash, confirmed against the stored text
-        mixed = (key * _FIB) & _M64  # the part from the top bits, the slot from the next ones
+        mixed = (key * self.multiplier) & _M64  # the part from the top bits, the slot from the next ones
         part = mixed >> (64 - _PART_BITS)
         mask = self._mask[part]
         slot = (mixed >> self._shift[part]) & mask
@@ -123,10 +126,11 @@ class SeenIds:
         if index is not None and type(source_line) is int and 0 <= source_line <= _LINE_MASK:
             packed = (index << _LINE_BITS) | source_line
         else:
-            packed = self._pack(source_file, source_line)
-            if packed is None:
+            fitted = self._pack(source_file, source_line)
+            if fitted is None:
                 self._odd[pid] = (source_file, source_line)
                 return None
+            packed = fitted
         if key < 0:
             raw = pid.encode("utf-8", "surrogatepass")
             offset = len(self._arena)
@@ -173,7 +177,7 @@ class SeenIds:
         keys, vals = old_keys[used], old_vals[used]
         size = 2 * len(old_keys)
         shift = self._shift[part] - 1
-        mixed = keys.view(np.uint64) * np.uint64(_FIB)  # wraps modulo 2**64, as the scalar path's & _M64
+        mixed = keys.view(np.uint64) * np.uint64(self.multiplier)  # wraps modulo 2**64, as & _M64 does
         home = ((mixed >> np.uint64(shift)) & np.uint64(size - 1)).astype(np.int64)
         order = np.argsort(home, kind="stable")
         keys, vals, home = keys[order], vals[order], home[order]
@@ -184,7 +188,7 @@ class SeenIds:
         new_keys[slots[fits]] = keys[fits]
         new_vals[slots[fits]] = vals[fits]
         self._keys[part], self._vals[part] = new_keys, new_vals
-        self._k[part], self._v[part] = memoryview(new_keys), memoryview(new_vals)
+        self._k[part], self._v[part] = new_keys.data, new_vals.data
         self._mask[part], self._shift[part] = size - 1, shift
         self._room[part] = _room(size) - len(keys)
         k, v = self._k[part], self._v[part]

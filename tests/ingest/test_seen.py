@@ -11,12 +11,12 @@ import pipeline.ingest.seen as seen_mod
 from pipeline.ingest import IngestStats, Reject, chunked, iter_posts
 from pipeline.ingest.seen import SeenIds
 
-_FIB_INVERSE = pow(seen_mod._FIB, -1, 2**64)
+_MULTIPLIER = 0x9E3779B97F4A7C15
 
 
-def _replay(ids, files=("a.jsonl", "b.jsonl", "c.csv")):
+def _replay(ids, files=("a.jsonl", "b.jsonl", "c.csv"), multiplier=None):
     """Feed ``ids`` to a SeenIds and to a dict; both must answer alike for every id."""
-    seen, ref = SeenIds(), {}
+    seen, ref = SeenIds(multiplier), {}
     for line, pid in enumerate(ids, start=1):
         where = (files[line % len(files)], line)
         assert seen.first_or_add(pid, *where) == ref.get(pid), pid
@@ -59,11 +59,26 @@ def test_a_forced_hash_collision_never_drops_a_distinct_post(monkeypatch):
 def test_colliding_hashes_wrap_around_the_end_of_a_part_while_growing(monkeypatch):
     # a hash whose first slot is the last one of its part at every size: each grow wraps the cluster
     mixed = (0x01 << 56) | ((1 << 56) - 1)  # part 1, all slot bits set
-    key = (mixed * _FIB_INVERSE) % 2**64 - 2**64
+    key = (mixed * pow(_MULTIPLIER, -1, 2**64)) % 2**64 - 2**64
     assert -(2**63) <= key < 0
     monkeypatch.setattr(seen_mod, "id_hash", lambda pid: ~key)
     ids = [f"w{i}" for i in range(200)]
-    _replay(ids + list(reversed(ids)))
+    _replay(ids + list(reversed(ids)), multiplier=_MULTIPLIER)
+
+
+def test_ids_chosen_to_crowd_one_stretch_of_a_fixed_multipliers_table_do_not_crowd_this_one():
+    # ids that a fixed multiplier would send to consecutive slots of one part: each insert
+    # would probe past all earlier ones. With the random multiplier they spread over the parts.
+    inverse = pow(_MULTIPLIER, -1, 2**64)
+    ids = [str((((7 << 56) | (i << 20)) * inverse) % 2**64 - 1) for i in range(3000)]
+    ids = [pid for pid in ids if int(pid) < 2**63 - 1 and not pid.startswith("0")]
+    crowded = SeenIds(_MULTIPLIER)
+    spread = SeenIds()
+    for line, pid in enumerate(ids, start=1):
+        crowded.first_or_add(pid, "a", line)
+        spread.first_or_add(pid, "a", line)
+    assert max(len(k) for k in crowded._keys) >= 2048  # all in one part, doubled again and again
+    assert max(len(k) for k in spread._keys) <= 256
 
 
 def test_positions_that_do_not_pack_are_kept_exactly():
