@@ -190,3 +190,11 @@ def test_scattered_duplicates_are_capped_per_file_with_a_count(tmp_path, monkeyp
     assert len(ok) == 2 and len(bad) == 4 and sum(r.count for r in bad) == 10
     assert bad[-1].count == 7 and "7 more duplicates in lines 6-12" in bad[-1].reason
     assert stats.reasons["duplicate post_id"] == 10
+
+
+def test_duplicates_of_ids_with_letters_are_counted_as_duplicates(tmp_path):
+    p = _jsonl(tmp_path / "ids.jsonl", [{"post_id": pid, "caption": "x"} for pid in ("user-1", "user-2", "user-1", "a(1)")
+                                        + ("a(1)", "b:2", "b:2")])
+    ok, bad, stats = _read([p])
+    assert len(ok) == 4 and stats.duplicates == 3 and stats.reasons == {"duplicate post_id": 3}
+    assert "3 duplicate posts skipped" in stats.summary() and "rejected" not in stats.summary()
