@@ -196,8 +196,9 @@ def iter_posts(paths: Iterable[Path], *, fmt: str | None = None, columns: dict[s
             try:
                 with readable(Path(path)) as real:
                     items = _read_checked(real, fmt, columns)
+                    copied = real != Path(path)  # stdin or a pipe, read through a temporary copy
                     for item in items:
-                        if real != Path(path):
+                        if copied:
                             item = _renamed(item, str(path))
                         yield from _process(item, stats, attacher, dups, detect_lang)
             except InputFileError as exc:
