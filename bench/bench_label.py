@@ -119,14 +119,17 @@ def our_figures(model, args: argparse.Namespace, n: int, path: Path, out: Path, 
         if model is None:
             raise RuntimeError("no model")
         recs = [r for r in iter_posts([path]) if isinstance(r, dict)]
-        model.predict_proba(recs[:200])  # warm up: spaCy pipelines, Sudachi dictionary
-        prep = model.pipeline_.steps[0][1]  # the model's own preprocessor (its japanese_tokenizer)
+        model.predict_proba(recs[:200])  # warm up: tokenizers, Sudachi dictionary
+        prep = model.prep_  # the model's own preprocessor (its tokenizers and cue table)
+        lean, _ = load_model(args.model, lean=True)  # NumPy only: what label runs without --explain
+        lean.predict_proba(recs[:200])
     except Exception as exc:  # noqa: BLE001 - the tree may be mid-edit; the end-to-end runs report their own
         print(f"    stages FAILED ({type(exc).__name__}: {exc})")
     else:
         for name, fn in (("ingest+clean+langid", lambda: [r for r in iter_posts([path])]),
                          ("features prep", lambda: prep.transform(recs)),
-                         ("predict_proba (incl. prep)", lambda: model.predict_proba(recs))):
+                         ("predict_proba (incl. prep)", lambda: model.predict_proba(recs)),
+                         ("lean predict_proba (incl. prep; what label runs)", lambda: lean.predict_proba(recs))):
             print(line(name, throughput(n, fn, args.repeat)), flush=True)
     in_process = throughput(n, lambda: label_files([path], out, model_dir=args.model, progress=False,
                                                    chunk_size=args.chunk_size), args.repeat)

@@ -73,7 +73,7 @@ def label(
     transcripts: TranscriptsOpt = None,
     format: FormatOpt = None,
     column: ColumnOpt = None,
-    chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 10_000,
+    chunk_size: Annotated[int, typer.Option(help="Posts per processing chunk (bounds memory).", min=1)] = 1_000,
     explain: Annotated[bool, typer.Option("--explain", metavar="", help="Add per post and label the features that drove the "
                                                             "decision and the field they came from.")] = False,
     explain_top: Annotated[int, typer.Option("--explain-top", help="Features per post and label with --explain.",

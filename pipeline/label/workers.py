@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-CHUNK_SIZE = 10_000
+#: Posts per chunk. Chunks in flight (read ahead, queued, in the workers, being written) are most
+#: of the memory of a run: 1,000,000 captions peaked at 1,004 MB (summed PSS) with 10,000-post
+#: chunks, 608 MB with 2,500 and 525 MB with 1,000, at the same speed (5,995, 5,951 and 5,875
+#: posts/s; bench/bench_stream_memory.py --posts 1000000 --chunk-size N, 2026-12-02).
+CHUNK_SIZE = 1_000
 #: Chunks queued or being labelled per worker: enough to keep workers busy, bounded memory.
 IN_FLIGHT_PER_WORKER = 2
 #: Fields a worker sets (language ID runs there too); it sends back only these, not whole records.
