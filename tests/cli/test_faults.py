@@ -63,8 +63,11 @@ def test_interrupt_mid_run_leaves_previous_output_and_no_process(tmp_path, sig, 
     src = _posts(tmp_path / "in.jsonl", 60_000)
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n", encoding="utf-8")
+    # a shell without job control starts background jobs with SIGINT ignored, and children inherit
+    # that: give the command the default disposition a user's terminal gives it
     proc = subprocess.Popen([*CLI, "label", str(src), "-o", str(out), "--workers", workers, "--chunk-size", "2000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # interrupt once labelling is under way: the temporary output exists and has grown
     end = time.monotonic() + 120
     while time.monotonic() < end and proc.poll() is None:
