@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.features.ngrams import MULT as _MULT, KeyIndex, lang_key as _lang_key
+from pipeline.features.ngrams import MULT as _MULT, KeyIndex, lang_key as _lang_key, to_lemmas
 from pipeline.features.posts import spacy_pipeline
 from pipeline.features.vectorize import TokenNgramTfidf, _as_list
 
@@ -126,16 +126,11 @@ class LemmaTfidf(TokenNgramTfidf):
         if not lens.sum() or not len(self.forms_):
             return list(tokens)
         flat = np.concatenate([np.asarray(t, dtype=np.uint64) for t in tokens])
-        lang_keys = np.array([_lang_key(lang or "") for lang in langs], dtype=np.uint64)
-        keys = flat * _MULT ^ np.repeat(lang_keys, lens)
+        doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lens)
         index = getattr(self, "_form_index", None)
         if index is None:
             index = self._form_index = KeyIndex(self.forms_)
-        at = index.get_indexer(keys)
-        hit = at >= 0
-        flat = flat.copy()
-        flat[hit] = self.lemmas_[at[hit]]
-        return np.split(flat, np.cumsum(lens)[:-1])
+        return np.split(to_lemmas(flat, doc, langs, index, self.lemmas_), np.cumsum(lens)[:-1])
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

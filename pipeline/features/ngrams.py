@@ -105,6 +105,20 @@ def lang_key(lang: str) -> np.uint64:
     return np.uint64(zlib.crc32(lang.encode("utf-8")) + 1)
 
 
+def to_lemmas(flat: np.ndarray, doc: np.ndarray, langs: Sequence[str], forms: KeyIndex,
+              lemmas: np.ndarray) -> np.ndarray:
+    """Token ids ``flat`` (of posts ``doc``, languages ``langs`` per post) with every form found in a
+    lemma table replaced by its lemma id; ``forms`` indexes ``form id * MULT ^ lang_key(lang)``."""
+    if not len(flat) or not len(lemmas):
+        return flat
+    lang_keys = np.array([lang_key(lang or "") for lang in langs], dtype=np.uint64)
+    at = forms.get_indexer(flat * MULT ^ lang_keys[doc])
+    hit = at >= 0
+    out = flat.copy()
+    out[hit] = lemmas[at[hit]]
+    return out
+
+
 class KeyIndex:
     """Position of each of a set of distinct uint64 keys: an open-addressing hash table probed with
     whole arrays (a chunk's keys at once), ~as fast as ``pandas.Index.get_indexer`` without pandas.

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.features.cues import cues_key
-from pipeline.features.ngrams import MULT, KeyIndex, char_ngram_keys, lang_key, tfidf_rows, token_ngram_keys
+from pipeline.features.ngrams import KeyIndex, char_ngram_keys, tfidf_rows, to_lemmas, token_ngram_keys
 from pipeline.features.posts import featurise
 from pipeline.features.registry import registry_key
 from pipeline.model.rules import apply_rules
@@ -73,15 +73,9 @@ class _Block:
         return (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals, dtype=float))
 
     def _lemma_keys(self, words: Sequence[np.ndarray], langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Unigram keys of the posts' lemmas (:class:`pipeline.features.lemmas.LemmaTfidf`'s mapping)."""
-        keys, doc = token_ngram_keys(words, (1, 1))[:2]
-        if len(keys) and len(self.lemmas):
-            lang_keys = np.array([lang_key(lang or "") for lang in langs], dtype=np.uint64)
-            at = self.forms.get_indexer(keys * MULT ^ lang_keys[doc])
-            hit = at >= 0
-            keys = keys.copy()
-            keys[hit] = self.lemmas[at[hit]]
-        return keys, doc
+        """Unigram keys of the posts' lemmas, mapped as :class:`pipeline.features.lemmas.LemmaTfidf` maps them."""
+        keys, doc = token_ngram_keys(words, (1, 1))[:2]  # a unigram's key is its token id
+        return to_lemmas(keys, doc, langs, self.forms, self.lemmas), doc
 
 
 class Predictor:
