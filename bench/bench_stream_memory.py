@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import KEEP, corpus_posts  # noqa: E402
 from peak_memory import run_sampled  # noqa: E402
 
+from pipeline.label.workers import CHUNK_SIZE  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_ONLY = """
 import sys
@@ -50,7 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--ingest-only", action="store_true")
-    ap.add_argument("--chunk-size", type=int, default=10_000)
+    ap.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="label --chunk-size (default: the CLI's)")
     ap.add_argument("--workers", type=int, default=None, help="label --workers (default: the CLI's own)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
