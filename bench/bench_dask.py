@@ -15,9 +15,7 @@ The two outputs are compared byte for byte. Prints only, never asserts; Linux on
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -27,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import KEEP, corpus_posts  # noqa: E402
+from common import write_resampled  # noqa: E402
 from peak_memory import _field_kb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,17 +39,6 @@ class Run:
     per_process: dict[int, tuple[str, float]] = field(default_factory=dict)
     returncode: int = 0
     stderr: str = ""
-
-
-def write_posts(path: Path, n: int, seed: int = 1) -> int:
-    base = [{k: p[k] for k in KEEP if k in p} for p in corpus_posts()]
-    rng = random.Random(seed)
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in range(n):
-            rec = dict(rng.choice(base))
-            rec["post_id"] = str(10**18 + i)
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return path.stat().st_size
 
 
 def _tree(pid: int) -> list[int]:
@@ -139,7 +126,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         src = work / "posts.jsonl"
-        size = write_posts(src, args.posts)
+        size = write_resampled(src, args.posts)
         print(f"{args.posts:,} posts re-sampled from the corpus, {size / 1e6:,.0f} MB JSONL; {args.workers} workers")
         local = run_sampled([str(CLI), "label", str(src), "-o", str(work / "local.jsonl"),
                              "--workers", str(args.workers)], args.interval)

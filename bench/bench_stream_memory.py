@@ -12,15 +12,13 @@ bounds memory; labelling adds the model's per-chunk working set.
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import KEEP, corpus_posts  # noqa: E402
+from common import write_resampled  # noqa: E402
 from peak_memory import run_sampled  # noqa: E402
 
 from pipeline.label.workers import CHUNK_SIZE  # noqa: E402
@@ -37,17 +35,6 @@ print(s.summary(), file=sys.stderr)
 """
 
 
-def write_big(path: Path, n: int) -> int:
-    base = [{k: p[k] for k in KEEP if k in p and k != "transcript"} for p in corpus_posts()]
-    rng = random.Random(1)
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in range(n):
-            rec = dict(rng.choice(base))
-            rec["post_id"] = str(10**18 + i)
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    return path.stat().st_size
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--posts", type=int, default=1_000_000)
@@ -57,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.jsonl"
-        size = write_big(src, args.posts)
+        size = write_resampled(src, args.posts, transcripts=False)
         if args.ingest_only:
             cmd = [sys.executable, "-c", INGEST_ONLY, str(src)]
         else:

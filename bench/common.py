@@ -47,6 +47,18 @@ def synthetic_posts(n: int, *, kind: str = "caption", seed: int = 0,
     return out
 
 
+def write_resampled(path: Path, n: int, *, seed: int = 1, transcripts: bool = True) -> int:
+    """Write ``n`` corpus posts drawn with replacement (fresh numeric ids) as JSONL; return its size in bytes."""
+    base = [{k: p[k] for k in KEEP if k in p and (transcripts or k != "transcript")} for p in corpus_posts()]
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            rec = dict(rng.choice(base))
+            rec["post_id"] = str(10**18 + i)
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path.stat().st_size
+
+
 def write_jsonl(posts: list[dict], path: Path) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         for p in posts:

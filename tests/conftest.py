@@ -67,3 +67,24 @@ def small_model(tmp_path_factory, small_corpus, fast_config) -> Path:
     out = tmp_path_factory.mktemp("model") / "m"
     train([small_corpus], out, fast_config)
     return out
+
+
+#: The demo sample's exports (the Makefile's DEMO_INPUTS), for the Dask engine's comparisons.
+DEMO_DIR = ROOT / "samples" / "demo"
+
+
+@pytest.fixture(scope="session")
+def demo_inputs() -> list[Path]:
+    return [DEMO_DIR / n for n in ("research_api_responses.json", "zeeschuimer_fosfor.ndjson",
+                                   "jp_urasoeofficial_videos.json", "jp_komei_official_videos.json",
+                                   "eu24_aiforensics.csv", "romania_ccl.csv")]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker Dask LocalCluster started by the test module itself (no cluster is assumed)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as lc, Client(lc) as client:
+        yield client

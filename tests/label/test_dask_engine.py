@@ -24,19 +24,7 @@ from pipeline.label.run import label_files
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "samples" / "demo"
-DEMO_INPUTS = [DEMO / n for n in ("research_api_responses.json", "zeeschuimer_fosfor.ndjson",
-                                  "jp_urasoeofficial_videos.json", "jp_komei_official_videos.json",
-                                  "eu24_aiforensics.csv", "romania_ccl.csv")]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as lc, Client(lc) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +65,10 @@ def _local(inputs, out: Path, **kw):
     return label_files(inputs, out, workers=1, progress=False, **kw)
 
 
-def test_demo_sample_cli_on_the_cluster_gives_the_local_records_and_rejects(cluster, tmp_path):
+def test_demo_sample_cli_on_the_cluster_gives_the_local_records_and_rejects(cluster, demo_inputs, tmp_path):
     address = cluster.scheduler.address
-    local = _local(DEMO_INPUTS, tmp_path / "local.jsonl", transcripts=DEMO / "transcripts")
-    res = runner.invoke(app, ["label", *map(str, DEMO_INPUTS), "--transcripts", str(DEMO / "transcripts"),
+    local = _local(demo_inputs, tmp_path / "local.jsonl", transcripts=DEMO / "transcripts")
+    res = runner.invoke(app, ["label", *map(str, demo_inputs), "--transcripts", str(DEMO / "transcripts"),
                               "-o", str(tmp_path / "dask.jsonl"), "--engine", "dask", "--scheduler", address])
     assert res.exit_code == 0, res.output
     assert local.stats.summary(local.labelled) in res.output

@@ -17,28 +17,16 @@ from pipeline.report.registry import load_registry
 
 pytestmark = pytest.mark.slow
 DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo"
-DEMO_INPUTS = [DEMO / n for n in ("research_api_responses.json", "zeeschuimer_fosfor.ndjson",
-                                  "jp_urasoeofficial_videos.json", "jp_komei_official_videos.json",
-                                  "eu24_aiforensics.csv", "romania_ccl.csv")]
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as lc, Client(lc) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory) -> dict[str, Path]:
+def labelled(tmp_path_factory, demo_inputs) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("labelled")
     paths = {}
     for ext in ("jsonl", "csv", "parquet"):
         paths[ext] = out / f"demo.{ext}"
-        label_files(DEMO_INPUTS, paths[ext], transcripts=DEMO / "transcripts", workers=1, progress=False)
+        label_files(demo_inputs, paths[ext], transcripts=DEMO / "transcripts", workers=1, progress=False)
     return paths
 
 
@@ -63,11 +51,11 @@ def test_partition_wise_tables_equal_the_local_ones(cluster, labelled, ext, part
     assert int(tables["overall"]["posts"].iloc[0]) == sum(len(c) for c in read_records(labelled[ext]))
 
 
-def test_cli_report_engine_dask_on_a_partitioned_folder(cluster, labelled, tmp_path):
+def test_cli_report_engine_dask_on_a_partitioned_folder(cluster, labelled, demo_inputs, tmp_path):
     from pipeline.label.dask_engine import label_files_dask
 
     folder = tmp_path / "parts"
-    label_files_dask(DEMO_INPUTS, folder, transcripts=DEMO / "transcripts", partitions=9, client=cluster,
+    label_files_dask(demo_inputs, folder, transcripts=DEMO / "transcripts", partitions=9, client=cluster,
                      progress=False)
     address = cluster.scheduler.address
     res = runner.invoke(app, ["report", str(folder), "-o", str(tmp_path / "dask_report"), "--engine", "dask",
