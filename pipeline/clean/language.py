@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 _KANA_RE = re.compile("[\u3040-\u30ff]")
@@ -196,10 +197,17 @@ _BATCH_BYTES = 1 << 17
 
 def _batch_supported(identifier: Any) -> bool:
     """True for py3langid 0.4 identifiers, whose internals :func:`_classify_many` mirrors."""
+    return _langid_is_0_4() and all(
+        hasattr(identifier, a) for a in ("_encode", "_rowbase", "_norm_probs", "_alias_pairs", "tk_nextmove"))
+
+
+@lru_cache(maxsize=1)
+def _langid_is_0_4() -> bool:
+    """Whether py3langid 0.4 is installed; read once (a package-metadata lookup costs ~3 ms,
+    which per call had been most of the language-ID time of a post-by-post read)."""
     from importlib.metadata import version
 
-    return version("py3langid").startswith("0.4.") and all(
-        hasattr(identifier, a) for a in ("_encode", "_rowbase", "_norm_probs", "_alias_pairs", "tk_nextmove"))
+    return version("py3langid").startswith("0.4.")
 
 
 def _classify_many(identifier: Any, bodies: list[str]) -> list[tuple[str, float]]:
