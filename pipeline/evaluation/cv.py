@@ -11,31 +11,12 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedGroupKFold
 
 from pipeline.io.progress import bar as progress_bar
+from pipeline.model.folds import fold_groups, label_combination  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
 #: record fields folds can be grouped by (``evaluate --group-by``)
 GROUP_FIELDS = ("actor",)
-
-
-def fold_groups(records: Sequence[dict[str, Any]], field: str = "actor") -> np.ndarray:
-    """Integer group per post: posts sharing a non-empty ``field`` value share a group; a post
-    without one forms its own group (an unknown account is not the same account as another)."""
-    ids: dict[str, int] = {}
-    out = np.empty(len(records), dtype=int)
-    for i, r in enumerate(records):
-        value = r.get(field)
-        key = f"v:{value}" if isinstance(value, str) and value.strip() else f"post:{i}"
-        out[i] = ids.setdefault(key, len(ids))
-    return out
-
-
-def label_combination(Y: np.ndarray) -> np.ndarray:
-    """One stratification class per label combination (``[]``, ``[trend]``, ``[trend, influencer]`` …)."""
-    Y = np.asarray(Y, dtype=int)
-    if Y.size == 0:
-        return np.zeros(len(Y), dtype=int)
-    return Y @ (1 << np.arange(Y.shape[1]))
 
 
 def cv_folds(records: Sequence[dict[str, Any]], Y: np.ndarray, k: int = 5, seed: int = 0,

@@ -21,8 +21,6 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,6 +28,7 @@ from pipeline.errors import TrainingDataError
 from pipeline.features.lemmas import LemmaTfidf
 from pipeline.features.preprocess import PostPreprocessor, _as_records, token_text
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
+from pipeline.model.folds import fold_groups, group_folds, group_weights, groups_per_column
 from pipeline.model.rules import RULE_PRIOR, RULES, apply_rules, rule_hits  # noqa: F401  (re-exported)
 from pipeline.schema import labels as config_labels
 
@@ -119,6 +118,19 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     word_tokenizer : {"spacy", "regex"}
         Words of languages other than Japanese from spaCy's tokenizer (models before issue 16)
         or from one regular expression (:mod:`pipeline.features.tokens`; ~10x faster).
+    group_folds : bool
+        Calibration and threshold-tuning folds hold whole accounts out (the record's ``actor``;
+        a post without one is its own account), so scores and thresholds are fitted on scores of
+        accounts the model did not see, as a user's new accounts will be.
+    min_groups : int
+        Use only n-grams found in posts of at least this many accounts (1: all); an n-gram of
+        one account (its name, its signature phrases) cannot teach anything about another.
+    meta_weight : float
+        Scale of the cue, registry and metadata features against the n-gram blocks: above 1 they
+        are regularised less, so a few general signals can outweigh many account-specific words.
+    group_weight_power : float
+        Weigh each training post ``n ** -power`` (``n``: the posts of its account): 0 weighs posts
+        alike, 1 accounts alike, so a few large accounts do not set the model.
 
     Attributes
     ----------
@@ -150,8 +162,13 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                  japanese_tokenizer: str = "sudachi", labels: tuple[str, ...] | None = None,
                  cues: dict[str, dict[str, list[str]]] | None = None, shuffle_calibration: bool = True,
                  rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True,
-                 word_tokenizer: str = "spacy") -> None:
+                 word_tokenizer: str = "spacy", group_folds: bool = False, min_groups: int = 1,
+                 group_weight_power: float = 0.0, meta_weight: float = 1.0) -> None:
         self.C = C
+        self.meta_weight = meta_weight
+        self.group_folds = group_folds
+        self.min_groups = min_groups
+        self.group_weight_power = group_weight_power
         self.word_tokenizer = word_tokenizer
         self.shuffle_calibration = shuffle_calibration
         self.rules = rules
@@ -176,8 +193,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                                 registries=self.registries, cue_boundaries=self.cue_boundaries,
                                 word_tokenizer=self.word_tokenizer)
 
-    def _build(self, empty: frozenset[str] = frozenset()) -> Pipeline:
-        """The training pipeline; blocks whose input column is empty in every post (``empty``) are left
+    def _features(self, empty: frozenset[str] = frozenset()) -> ColumnTransformer:
+        """The vectorisers; blocks whose input column is empty in every post (``empty``) are left
         out, since a vectoriser with nothing to learn makes a 0-column block ColumnTransformer refuses."""
         transformers: list[tuple[str, Any, Any]] = [
             ("words", TokenNgramTfidf((1, 2), max_features=self.max_word_features, token_text=token_text), "words"),
@@ -192,19 +209,47 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
                                                          max_features=self.max_char_features), "chars"))
         transformers = [t for t in transformers if t[0] not in empty]
+        weights = {"meta": self.meta_weight} if self.meta_weight != 1.0 else None
+        return ColumnTransformer(transformers, sparse_threshold=1.0, transformer_weights=weights)
+
+    def _label_model(self, y: np.ndarray, groups: np.ndarray) -> Any:
+        """One label's calibrated logistic regression; its calibration folds are shuffled and
+        label-stratified, and with ``groups`` (``group_folds``) hold whole accounts out."""
         base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=2000)
+        if self.calibration_folds < 2:
+            return base
         # An int cv gives unshuffled folds: on a corpus sorted by source, each calibration fold
         # was a few sources and the Platt scaling learned from scores of "another source".
-        folds = (StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
-                 if self.shuffle_calibration else self.calibration_folds)
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=folds,
-                                       ensemble=self.calibration_ensemble) \
-            if self.calibration_folds >= 2 else base
-        return Pipeline([
-            ("prep", self._prep()),
-            ("features", ColumnTransformer(transformers, sparse_threshold=1.0)),
-            ("model", OneVsRestClassifier(model)),
-        ])
+        folds: Any = self.calibration_folds
+        if self.shuffle_calibration and self.group_folds:
+            folds = group_folds(y, groups, self.calibration_folds, self.random_state)
+        elif self.shuffle_calibration:
+            folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+        return CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=self.calibration_ensemble)
+
+    def _fit_core(self, prepped: Any, Y: np.ndarray, groups: np.ndarray,
+                  empty: frozenset[str]) -> tuple[ColumnTransformer, list[Any], np.ndarray]:
+        """Fit vectorisers and one calibrated model per label on preprocessed posts; returns them and
+        the feature mask (features seen in fewer than ``min_groups`` accounts are zeroed)."""
+        ct = self._features(empty)
+        M = ct.fit_transform(prepped).tocsr()
+        mask = np.ones(M.shape[1], dtype=bool)
+        if self.min_groups > 1:
+            mask = groups_per_column(M, groups) >= self.min_groups
+            M = (M @ sp.diags(mask.astype(M.dtype))).tocsr()
+        weight = group_weights(groups, self.group_weight_power) if self.group_weight_power else None
+        models = []
+        for j in range(Y.shape[1]):
+            model = self._label_model(Y[:, j], groups)
+            models.append(model.fit(M, Y[:, j], sample_weight=weight))
+        return ct, models, mask
+
+    @staticmethod
+    def _proba_core(ct: ColumnTransformer, models: list[Any], mask: np.ndarray, prepped: Any) -> np.ndarray:
+        M = ct.transform(prepped).tocsr()
+        if not mask.all():
+            M = (M @ sp.diags(mask.astype(M.dtype))).tocsr()
+        return np.column_stack([m.predict_proba(M)[:, 1] for m in models])
 
     def fit(self, X: Any, y: Any, progress: Any = None) -> StrategyClassifier:
         """Fit on post records ``X`` and labels ``y`` (label lists or an indicator matrix).
@@ -229,6 +274,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                                         todo=f"Annotate more posts with {name}")
         # Pre-compute features input once: tokenisation is the costly step.
         records = _as_records(X)
+        groups = fold_groups(records, "actor")
         prep = self._prep().fit(records)
         prepped = prep.transform(records)
         empty = frozenset(name for name, col in (("transcript", "transcript_words"), ("words", "words"),
@@ -239,22 +285,20 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         self.cv_probabilities_ = None
         if self.threshold_folds >= 2:
             oof = np.zeros(Y.shape, dtype=float)
-            folds = KFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
-            for train, test in folds.split(prepped):
-                pipe = self._build(empty)
-                pipe.steps[0] = ("prep", "passthrough")
-                pipe.fit(prepped.iloc[train], Y[train])
-                oof[test] = pipe.predict_proba(prepped.iloc[test])
+            if self.group_folds:
+                folds = group_folds(Y, groups, self.threshold_folds, self.random_state)
+            else:
+                folds = list(KFold(self.threshold_folds, shuffle=True, random_state=self.random_state).split(prepped))
+            for train, test in folds:
+                core = self._fit_core(prepped.iloc[train], Y[train], groups[train], empty)
+                oof[test] = self._proba_core(*core, prepped.iloc[test])
                 step(1)
             # thresholds are tuned on the scores users get: rules included
             self.cv_probabilities_ = self.apply_rules(records, oof)
             self.thresholds_ = best_thresholds(Y, self.cv_probabilities_)
         else:
             self.thresholds_ = np.full(len(self.classes_), 0.5)
-        pipe = self._build(empty)
-        pipe.steps[0] = ("prep", "passthrough")
-        pipe.fit(prepped, Y)
-        self._keep_fitted(prep, pipe)
+        self._keep_fitted(prep, *self._fit_core(prepped, Y, groups, empty))
         step(1)
         return self
 
@@ -285,21 +329,27 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             return P
         return apply_rules(_as_records(X), P, rules, [str(c) for c in self.classes_])
 
-    def _keep_fitted(self, prep: PostPreprocessor, pipe: Pipeline) -> None:
-        """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters."""
-        ct = pipe.named_steps["features"]
+    def _keep_fitted(self, prep: PostPreprocessor, ct: ColumnTransformer, models: list[Any], mask: np.ndarray) -> None:
+        """Keep only the fitted state predictions need: vectorisers and linear/calibration parameters
+        (coefficients of masked features are 0)."""
         self.prep_ = prep
         self.blocks_ = [(name, cols, trans) for name, trans, cols in ct.transformers_
                         if not isinstance(trans, str) and ct.output_indices_[name].stop > ct.output_indices_[name].start]
         n_features = max((s.stop for s in ct.output_indices_.values()), default=0)
+        # the block weights ColumnTransformer applied go into the coefficients (the stored
+        # vectorisers give unweighted features), as do the zeros of masked features
+        scale = mask.astype(float)
+        for name, w in (ct.transformer_weights or {}).items():
+            if name in ct.output_indices_:
+                scale[ct.output_indices_[name]] *= w
         coef, intercept, a, b = [], [], [], []
-        for est in pipe.steps[-1][1].estimators_:
+        for est in models:
             members = est.calibrated_classifiers_ if hasattr(est, "calibrated_classifiers_") else None
             if members is None:  # uncalibrated logistic regression: expit(f) == expit(-(-1·f + 0))
                 pairs = [(est, -1.0, 0.0)]
             else:
                 pairs = [(m.estimator, float(m.calibrators[0].a_), float(m.calibrators[0].b_)) for m in members]
-            coef.append([np.asarray(lr.coef_, dtype=float).reshape(-1) for lr, _, _ in pairs])
+            coef.append([np.asarray(lr.coef_, dtype=float).reshape(-1) * scale for lr, _, _ in pairs])
             intercept.append([float(np.ravel(lr.intercept_)[0]) for lr, _, _ in pairs])
             a.append([x for _, x, _ in pairs])
             b.append([x for _, _, x in pairs])

@@ -128,3 +128,40 @@ def test_japanese_tokenizer_is_a_parameter_the_fitted_model_keeps(train_set, sma
     # the choice travels with the saved model
     model, _ = load_model(small_model)
     assert model.get_params()["japanese_tokenizer"] == model.prep_.japanese_tokenizer == "sudachi"
+
+
+def test_account_options_change_what_is_learned(train_set):
+    """``min_groups`` zeroes every feature seen in one account only; ``group_folds`` tunes thresholds
+    on scores of held-out accounts; defaults leave both off."""
+    from pipeline.model.folds import fold_groups, groups_per_column
+
+    recs, Y = train_set
+    base = fast().fit(recs, Y)
+    pruned = fast(min_groups=2).fit(recs, Y)
+    M = pruned.features(recs)
+    single = groups_per_column(M, fold_groups(recs)) < 2
+    assert single.any() and (~single).any()
+    assert (pruned.coef_[:, :, single] == 0).all()
+    assert (base.coef_[:, :, single] != 0).any()  # they had weight before
+    grouped = fast(group_folds=True).fit(recs, Y)
+    assert grouped.cv_probabilities_ is not None
+    assert not np.allclose(grouped.cv_probabilities_, base.cv_probabilities_)
+    weighted = fast(group_weight_power=1.0).fit(recs, Y)
+    assert not np.allclose(weighted.coef_, base.coef_)
+
+
+def test_meta_weight_is_folded_into_the_coefficients(train_set):
+    """The stored model (unweighted features × folded coefficients) gives exactly the probabilities
+    of the weighted scikit-learn fit, and the weight changes what is learned."""
+    from pipeline.model.folds import fold_groups
+
+    recs, Y = train_set
+    est = fast(meta_weight=4.0, threshold_folds=0, min_groups=2).fit(recs, Y)
+    frame = est.prep_.transform(recs)
+    core = est._fit_core(frame, Y, fold_groups(recs), frozenset())
+    assert core[0].transformer_weights == {"meta": 4.0}
+    test = recs[:60]
+    np.testing.assert_allclose(est.proba_from_features(est.features(test)),
+                               est._proba_core(*core, est.prep_.transform(test)), rtol=1e-9, atol=1e-12)
+    base = fast(threshold_folds=0, min_groups=2).fit(recs, Y)
+    assert not np.allclose(base.predict_proba(test), est.predict_proba(test))
