@@ -62,6 +62,21 @@ def test_float32_table_gives_the_same_scores(stock, texts):
         assert fast.rank(text) == stock.rank(text)
 
 
+def test_restricted_identifier_scores_as_stock_and_keeps_no_full_table(texts):
+    """The identifier for RULE's languages is built over the restricted table only; it ranks
+    like a stock identifier restricted the same way, and holds no 142-language table."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    stock = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    stock.set_languages(L.RULE.languages)
+    fast = L._model(L.RULE.languages)
+    assert fast.nb_ptc.dtype == np.float32
+    assert fast._full_model[0].shape == stock.nb_ptc.shape and stock.nb_ptc.shape[1] < stock._full_model[0].shape[1]
+    for text in texts:
+        assert fast.rank(text) == stock.rank(text)
+        assert fast.classify(text) == stock.classify(text)
+
+
 def test_detect_languages_and_ensure_languages_match_one_by_one(texts, corpus_records):
     assert L.detect_languages(texts) == [L.detect_language(t) for t in texts]
     recs = [{k: v for k, v in r.items() if k != "language"} for r in corpus_records[:600]]
