@@ -28,8 +28,9 @@ def write_model_card(model_dir: Path, meta: dict[str, Any], cv: dict[str, Any] |
         "caption and on-screen text, their lookup lemmas, transcript words, character n-grams of scripts written "
         "without spaces, cue-phrase counts (configs/cues.toml; substrings only as words in space-separated "
         "scripts), mentioned creators/celebrities/athletes and named TikTok trends (configs/registries/, copied "
-        "into the model), person names (Japanese), the sound field and TikTok flags → one logistic regression per "
-        "label with sigmoid calibration on shuffled, label-stratified folds; per-label thresholds tuned on "
+        "into the model), person names (Japanese), the sound field and TikTok flags (this cue/registry/metadata "
+        "block scaled by meta_weight, so it is regularised less than the n-grams) → one logistic regression per "
+        "label (inverse regularisation C) with sigmoid calibration on shuffled, label-stratified folds; per-label thresholds tuned on "
         "out-of-fold predictions; the flag rules of labels.md on top. No feature reads the poster's actor type (the "
         "poster's handle only keeps its own registry entry from counting as a mention). "
         "The exact settings are in Config above.", "",
