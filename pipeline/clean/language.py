@@ -201,8 +201,11 @@ _BATCH_BYTES = 1 << 17
 
 def _batch_supported(identifier: Any) -> bool:
     """True for py3langid 0.4 identifiers, whose internals :func:`_classify_many` mirrors."""
-    return _langid_is_0_4() and all(
-        hasattr(identifier, a) for a in ("_encode", "_rowbase", "_norm_probs", "_alias_pairs", "tk_nextmove"))
+    if not (_langid_is_0_4() and all(
+            hasattr(identifier, a) for a in ("_encode", "_rowbase", "_norm_probs", "_alias_pairs", "tk_nextmove"))):
+        return False
+    nextmove, rowbase, output = _automaton(identifier)
+    return bool(nextmove[rowbase[0]] == 0 and output[0] < 0)  # a NUL byte keeps the start state (_feature_counts)
 
 
 @lru_cache(maxsize=1)
@@ -253,19 +256,23 @@ def _feature_counts(identifier: Any, texts: list[bytes]) -> list[tuple[Any, Any]
     import numpy as np
 
     nextmove, rowbase, output = _automaton(identifier)
+    # Each text is preceded by _WINDOW - 1 NUL bytes, which keep the automaton in its start state
+    # (checked in _automaton): a position's window then never reaches the text before, and each
+    # vectorised step is two gathers over a slice instead of masking positions before the start.
+    pad = _WINDOW - 1
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    data = np.frombuffer(b"".join(texts), dtype=np.uint8).astype(np.int64)
-    doc = np.repeat(np.arange(len(texts)), lengths)
-    doc_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    position = np.arange(len(data))
-    state = np.zeros(len(data), dtype=np.int64)
-    for back in range(_WINDOW - 1, -1, -1):  # feed the bytes at position-back … position
-        source = position - back
-        inside = source >= doc_start
-        moved = nextmove[rowbase[state] + data[np.where(inside, source, 0)]]
-        state = np.where(inside, moved, state)
+    data = np.frombuffer(b"\0" * pad + (b"\0" * pad).join(texts), dtype=np.uint8).astype(np.intp)
+    segments = np.empty(2 * len(texts), dtype=np.int64)
+    segments[0::2], segments[1::2] = pad, lengths
+    owner = np.empty(2 * len(texts), dtype=np.int64)
+    owner[0::2], owner[1::2] = -1, np.arange(len(texts))
+    doc = np.repeat(owner, segments)[pad:]  # -1 on padding
+    n = len(data) - pad
+    state = np.zeros(n, dtype=np.intp)
+    for back in range(pad, -1, -1):  # feed the bytes at position-back … position
+        state = nextmove[rowbase[state] + data[pad - back:pad - back + n]]
     feature = output[state]
-    emitted = feature >= 0
+    emitted = (feature >= 0) & (doc >= 0)
     key = doc[emitted] * len(output) + feature[emitted]
     uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
     order = np.argsort(first, kind="stable")  # first occurrence order, texts in turn
