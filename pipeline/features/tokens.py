@@ -95,9 +95,14 @@ def unicode_ranges(pred: Any, limit: int = 0x10000) -> list[tuple[int, int]]:
     return out
 
 
+#: Punctuation the regex skips outright (ASCII, Latin-1 and General Punctuation): every single
+#: character :func:`tokenize` would drop anyway, so that most texts need no filtering pass.
+_COMMON_PUNCTUATION = "!\"#%&'()*,-./:;?@[\\]{}\u00a1\u00a7\u00ab\u00b6\u00b7\u00bb\u00bf" + "".join(
+    chr(c) for c in range(0x2010, 0x2028)) + "".join(chr(c) for c in range(0x2030, 0x205f) if chr(c) not in "\u2044\u2052")
 #: ``@mention`` (the placeholder of a tagged handle), word runs (``\w`` and combining marks), or
-#: any other single character but a space; :func:`tokenize` keeps the symbols among those.
-TOKEN_RE = re.compile(rf"{re.escape(MENTION)}\b|[\w{MARKS}]+|[^\w\s]")
+#: any other single character but a space or common punctuation; :func:`tokenize` keeps the
+#: symbols among those.
+TOKEN_RE = re.compile(rf"{re.escape(MENTION)}\b|[\w{MARKS}]+|[^\w\s{re.escape(_COMMON_PUNCTUATION)}]")
 _SYMBOL: dict[str, bool] = {}
 
 
@@ -113,7 +118,11 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased word and symbol tokens of ``text`` (no punctuation, no spaces)."""
     if not text:
         return []
-    return [t for t in TOKEN_RE.findall(text.lower()) if len(t) > 1 or t.isalnum() or t == "_" or _is_symbol(t)]
+    toks = TOKEN_RE.findall(text.lower())
+    # single characters that are neither a word nor a symbol (a lone combining mark, rarer
+    # punctuation, control and format characters): found per distinct token, dropped if any
+    odd = {t for t in set(toks) if len(t) == 1 and not (t.isalnum() or t == "_" or _is_symbol(t))}
+    return [t for t in toks if t not in odd] if odd else toks
 
 
 @lru_cache(maxsize=8)

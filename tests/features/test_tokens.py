@@ -65,3 +65,27 @@ def test_stored_marks_class_is_unicode_14():
     rebuilt = "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}"
                       for a, b in unicode_ranges(lambda c: c[0] == "M"))
     assert MARKS == rebuilt.encode().decode("unicode_escape")
+
+
+def test_skipping_common_punctuation_in_the_regex_changes_no_token():
+    """The tokenizer's regex skips common punctuation instead of matching and filtering it; on
+    random text over letters, marks, punctuation, symbols, emoji and control characters it gives
+    the tokens of the plain rule (any single non-space character, kept only if a word or symbol)."""
+    import random
+    import re
+
+    from pipeline.features import tokens as T
+    from pipeline.features.unicode_classes import MARKS
+
+    plain = re.compile(rf"{re.escape(T.MENTION)}\b|[\w{MARKS}]+|[^\w\s]")
+
+    def reference(text):
+        return [t for t in plain.findall(text.lower()) if len(t) > 1 or t.isalnum() or t == "_" or T._is_symbol(t)]
+
+    rng = random.Random(0)
+    pool = [chr(c) for c in [*range(0x20, 0x250), *range(0x300, 0x370), *range(0x900, 0x980), *range(0x2000, 0x2070),
+                             *range(0x3000, 0x3040), 0x1F600, 0x1F44D, 0x1F3FD, 0x200D, 0xFE0F, 0x0, 0x9, 0xA]]
+    pool += list(" @mention ") * 5
+    for _ in range(20000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 30)))
+        assert T.tokenize(text) == reference(text), text
