@@ -40,3 +40,17 @@ def test_preprocessor_keeps_its_own_copy():
     assert REG_copy == REG and REG_copy is not REG
     off = PostPreprocessor(registries={}).fit().transform([{"post_id": "1", "caption": "#檜山沙耶", "language": "ja"}])
     assert not any(k.startswith("registry=") for k in off.loc[0, "meta"])
+
+
+@pytest.mark.parametrize("rec,text,expected", [
+    ({"actor": "unicef"}, "our goodwill ambassador millie bobby brown on why every child needs a vaccine",
+     {"registry=person"}),
+    ({"actor": "unhcr"}, "thank you @alphonsodavies for standing with refugees", {"registry=person"}),
+    ({"actor": "unicef_japan"}, "黒柳徹子さんが親善大使として訪問しました", {"registry=person"}),
+    ({"actor": "who"}, "wash your hands to ghen cô vy!", {"registry=trend"}),
+    ({"actor": "ministry"}, "the bono social de agua for families", set()),  # not a registered name
+])
+def test_shipped_registries_know_international_organisations_campaigners(rec, text, expected):
+    """Campaigns of international organisations are fronted by goodwill ambassadors (issue 14's
+    held-out posts): the shipped registries name them."""
+    assert set(registry_features(rec, text, registry_key(config_registries()))) == expected
