@@ -128,6 +128,8 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     meta_weight : float
         Scale of the cue, registry and metadata features against the n-gram blocks: above 1 they
         are regularised less, so a few general signals can outweigh many account-specific words.
+    char_weight, word_weight : float
+        Scales of the character n-gram and the caption word n-gram blocks, likewise.
     group_weight_power : float
         Weigh each training post ``n ** -power`` (``n``: the posts of its account): 0 weighs posts
         alike, 1 accounts alike, so a few large accounts do not set the model.
@@ -163,8 +165,11 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                  cues: dict[str, dict[str, list[str]]] | None = None, shuffle_calibration: bool = True,
                  rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True,
                  word_tokenizer: str = "spacy", group_folds: bool = False, min_groups: int = 1,
-                 group_weight_power: float = 0.0, meta_weight: float = 1.0) -> None:
+                 group_weight_power: float = 0.0, meta_weight: float = 1.0, char_weight: float = 1.0,
+                 word_weight: float = 1.0) -> None:
         self.C = C
+        self.char_weight = char_weight
+        self.word_weight = word_weight
         self.meta_weight = meta_weight
         self.group_folds = group_folds
         self.min_groups = min_groups
@@ -209,8 +214,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
             transformers.append(("chars", CharNgramTfidf(self.char_ngram_range, scripts=self.char_scripts,
                                                          max_features=self.max_char_features), "chars"))
         transformers = [t for t in transformers if t[0] not in empty]
-        weights = {"meta": self.meta_weight} if self.meta_weight != 1.0 else None
-        return ColumnTransformer(transformers, sparse_threshold=1.0, transformer_weights=weights)
+        weights = {name: w for name, w in (("meta", self.meta_weight), ("chars", self.char_weight),
+                                            ("words", self.word_weight)) if w != 1.0}
+        return ColumnTransformer(transformers, sparse_threshold=1.0, transformer_weights=weights or None)
 
     def _label_model(self, y: np.ndarray, groups: np.ndarray) -> Any:
         """One label's calibrated logistic regression; its calibration folds are shuffled and
