@@ -142,20 +142,23 @@ def cue_automata(key: str, boundaries: bool = True) -> dict[str, Any]:
                 mode, stem = cue_kind(s)
             else:
                 mode, stem = ("start" if body.isascii() and body[:1].isalnum() and len(body) <= 4 else "anywhere"), True
-            auto.add_word(body, (len(body), mode, stem, len(body) <= 4))
+            auto.add_word(body, (len(body), mode, stem, len(body) <= 4, body))
         auto.make_automaton()
         out[label] = auto
     return out
 
 
-def substring_cues(text: str, key: str, boundaries: bool = True) -> dict[str, int]:
-    """Per-label count of substring cues of table ``key`` in lower-cased ``text`` (leftmost-longest)."""
+def substring_cues(text: str, key: str, boundaries: bool = True, hits: dict[str, int] | None = None) -> dict[str, int]:
+    """Per-label count of substring cues of table ``key`` in lower-cased ``text`` (leftmost-longest);
+    with ``hits``, also counts each cue that counted there (``hits[cue] += 1``)."""
     out = {}
     for label, auto in cue_automata(key, boundaries).items():
         n = 0
-        for end, (length, mode, stem, short) in auto.iter_long(text):
+        for end, (length, mode, stem, short, body) in auto.iter_long(text):
             if cue_hit(text, end - length + 1, end + 1, mode, stem, short):
                 n += 1
+                if hits is not None:
+                    hits[body] = hits.get(body, 0) + 1
         if n:
             out[label] = n
     return out

@@ -243,13 +243,16 @@ def _add_cues(meta: dict[str, float], prefix: str, counts: dict[str, int]) -> No
 
 def featurise(records: Sequence[dict[str, Any]], *, cues_key: str, registry_key: str = "{}",
               max_transcript_chars: int = MAX_TRANSCRIPT_CHARS, japanese: str = "sudachi",
-              word_tokenizer: str = "spacy", cue_boundaries: bool = True) -> dict[str, list[Any]]:
+              word_tokenizer: str = "spacy", cue_boundaries: bool = True,
+              cue_detail: bool = False) -> dict[str, list[Any]]:
     """The feature columns of post records: ``words``, ``transcript_words`` (uint64 token-id arrays),
     ``chars`` (lower-cased caption + on-screen text), ``lang`` and ``meta`` (name → value).
 
     ``cues_key`` and ``registry_key`` are the canonical JSON of the model's cue table and registries
     (:func:`pipeline.features.cues.cues_key`, :func:`pipeline.features.registry.registry_key`).
-    Records are cleaned and language-tagged first when they are not yet (never in place).
+    ``cue_detail`` adds a feature per substring cue found in caption and on-screen text
+    (``cue:dance``) besides the per-label counts. Records are cleaned and language-tagged first
+    when they are not yet (never in place).
     """
     if japanese not in JAPANESE_TOKENIZERS:
         raise ValueError(f"japanese_tokenizer must be one of {', '.join(JAPANESE_TOKENIZERS)}. "
@@ -288,7 +291,10 @@ def featurise(records: Sequence[dict[str, Any]], *, cues_key: str, registry_key:
             raw = " ".join(x for x in (recs[i].get("caption"), recs[i].get("on_screen_text")) if isinstance(x, str))
             if raw:
                 raw = unicodedata.normalize("NFKC", raw[:MAX_TEXT_CHARS]).lower()
-                _add_cues(metas[i], "cue_sub_text", substring_cues(raw, key, bounds))
+                hits: dict[str, int] | None = {} if cue_detail else None
+                _add_cues(metas[i], "cue_sub_text", substring_cues(raw, key, bounds, hits))
+                for cue, c in (hits or {}).items():  # each cue its own feature: its weight is learned
+                    metas[i][f"cue:{cue}"] = min(c, 3) / 3
             if reg_key != "{}":
                 metas[i].update(registry_features(recs[i], raw, reg_key))
     return {"words": words, "transcript_words": twords, "chars": chars, "lang": langs, "meta": metas}

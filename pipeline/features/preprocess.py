@@ -45,6 +45,8 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
     registries : dict or None
         Registries of people and named trends (:mod:`pipeline.features.registry`); None reads
         ``configs/registries/`` when fitting; ``{}`` adds no registry features.
+    cue_detail : bool
+        A feature per substring cue found (``cue:dance``), besides the per-label cue counts.
     cue_boundaries : bool
         Match substring cues of space-separated scripts only as words (:mod:`pipeline.features.cues`).
     word_tokenizer : {"spacy", "regex"}
@@ -60,8 +62,9 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
 
     def __init__(self, max_transcript_chars: int = MAX_TRANSCRIPT_CHARS, japanese_tokenizer: str = "sudachi",
                  cues: dict[str, dict[str, list[str]]] | None = None, registries: dict[str, Any] | None = None,
-                 cue_boundaries: bool = True, word_tokenizer: str = "spacy") -> None:
+                 cue_boundaries: bool = True, word_tokenizer: str = "spacy", cue_detail: bool = False) -> None:
         self.max_transcript_chars = max_transcript_chars
+        self.cue_detail = cue_detail
         self.word_tokenizer = word_tokenizer
         self.japanese_tokenizer = japanese_tokenizer
         self.cues = cues
@@ -81,7 +84,8 @@ class PostPreprocessor(BaseEstimator, TransformerMixin):
             self.registries_ = {}
         cols = featurise(_as_records(X), cues_key=cues_key(self.cues_), registry_key=registry_key(self.registries_),
                          max_transcript_chars=self.max_transcript_chars, japanese=self.japanese_tokenizer,
-                         word_tokenizer=getattr(self, "word_tokenizer", "spacy"), cue_boundaries=self.cue_boundaries)
+                         word_tokenizer=getattr(self, "word_tokenizer", "spacy"), cue_boundaries=self.cue_boundaries,
+                         cue_detail=getattr(self, "cue_detail", False))
         return pd.DataFrame(cols)
 
 

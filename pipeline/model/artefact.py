@@ -122,7 +122,8 @@ def model_state(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
              "preprocessor": {"max_transcript_chars": model.prep_.max_transcript_chars,
                               "japanese_tokenizer": model.prep_.japanese_tokenizer, "cues": model.prep_.cues_,
                               "registries": params["registries"], "cue_boundaries": model.prep_.cue_boundaries,
-                              "word_tokenizer": getattr(model.prep_, "word_tokenizer", "spacy")},
+                              "word_tokenizer": getattr(model.prep_, "word_tokenizer", "spacy"),
+                              "cue_detail": bool(getattr(model.prep_, "cue_detail", False))},
              "rules": list(getattr(model, "rules_", [])),
              "blocks": blocks}
     return state, arrays
@@ -156,7 +157,8 @@ def model_from_state(state: dict[str, Any], arrays: Any) -> Any:
                                    japanese_tokenizer=str(pre["japanese_tokenizer"]), cues=pre["cues"],
                                    registries=dict(pre.get("registries") or {}),
                                    cue_boundaries=bool(pre.get("cue_boundaries", False)),
-                                   word_tokenizer=str(pre.get("word_tokenizer", "spacy"))).fit()
+                                   word_tokenizer=str(pre.get("word_tokenizer", "spacy")),
+                                   cue_detail=bool(pre.get("cue_detail", False))).fit()
     model.rules_ = [dict(r) for r in state.get("rules", [])]
     model.blocks_ = []
     for i, b in enumerate(state["blocks"]):

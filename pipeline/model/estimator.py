@@ -128,6 +128,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
     meta_weight : float
         Scale of the cue, registry and metadata features against the n-gram blocks: above 1 they
         are regularised less, so a few general signals can outweigh many account-specific words.
+    cue_detail : bool
+        A feature per substring cue found (``cue:dance``, ``cue:challenge``) besides the per-label
+        counts, so each cue's weight is learned: "dance" in a film title says less than "challenge".
     char_weight, word_weight : float
         Scales of the character n-gram and the caption word n-gram blocks, likewise.
     group_weight_power : float
@@ -166,8 +169,9 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
                  rules: bool = True, registries: dict[str, Any] | None = None, cue_boundaries: bool = True,
                  word_tokenizer: str = "spacy", group_folds: bool = False, min_groups: int = 1,
                  group_weight_power: float = 0.0, meta_weight: float = 1.0, char_weight: float = 1.0,
-                 word_weight: float = 1.0) -> None:
+                 word_weight: float = 1.0, cue_detail: bool = False) -> None:
         self.C = C
+        self.cue_detail = cue_detail
         self.char_weight = char_weight
         self.word_weight = word_weight
         self.meta_weight = meta_weight
@@ -195,7 +199,7 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
 
     def _prep(self) -> PostPreprocessor:
         return PostPreprocessor(japanese_tokenizer=self.japanese_tokenizer, cues=self.cues,
-                                registries=self.registries, cue_boundaries=self.cue_boundaries,
+                                registries=self.registries, cue_boundaries=self.cue_boundaries, cue_detail=self.cue_detail,
                                 word_tokenizer=self.word_tokenizer)
 
     def _features(self, empty: frozenset[str] = frozenset()) -> ColumnTransformer:

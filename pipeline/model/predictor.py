@@ -93,7 +93,8 @@ class Predictor:
             "cues_key": cues_key(pre["cues"]), "registry_key": registry_key(dict(pre.get("registries") or {})),
             "max_transcript_chars": int(pre["max_transcript_chars"]), "japanese": str(pre["japanese_tokenizer"]),
             "word_tokenizer": str(pre.get("word_tokenizer", "spacy")),
-            "cue_boundaries": bool(pre.get("cue_boundaries", False))}
+            "cue_boundaries": bool(pre.get("cue_boundaries", False)),
+            "cue_detail": bool(pre.get("cue_detail", False))}
         self.rules_ = [dict(r) for r in state.get("rules", [])]
         self._blocks, offset = [], 0
         for i, spec in enumerate(state["blocks"]):

@@ -40,3 +40,12 @@ def test_cue_kinds():
     assert cue_kind("チャレンジ") == ("anywhere", False)
     assert cue_kind("युद्ध") == ("start", False)      # Devanagari: postpositions attach, only the start is checked
     assert cue_kind("듀엣") == ("start", False)
+
+
+def test_substring_cues_report_each_counted_cue():
+    key = cues_key(config_cues())
+    hits: dict[str, int] = {}
+    text = "#onchallenge dance with our guest! the challenger space shuttle"
+    counts = substring_cues(text, key, True, hits)
+    assert hits == {"challenge": 1, "dance": 1, "guest": 1}  # not inside "challenger"
+    assert counts == substring_cues(text, key, True)  # the per-label counts do not change

@@ -22,11 +22,15 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("word_tokenizer", ["spacy", "regex"])
-def test_same_probabilities_as_the_estimator(tiny_corpus, tmp_path, word_tokenizer):
+@pytest.mark.parametrize("word_tokenizer,extra_params", [("spacy", {}), ("regex", {}),
+                                                          ("regex", {"cue_detail": True, "meta_weight": 2.0})])
+def test_same_probabilities_as_the_estimator(tiny_corpus, tmp_path, word_tokenizer, extra_params):
     recs = _records(tiny_corpus)
     clf = StrategyClassifier(C=10.0, calibration_folds=2, threshold_folds=0, max_char_features=2000,
-                             word_tokenizer=word_tokenizer).fit(recs, [r["labels"] for r in recs])
+                             word_tokenizer=word_tokenizer, **extra_params).fit(recs, [r["labels"] for r in recs])
+    if extra_params.get("cue_detail"):  # the per-cue features exist and are learned
+        names = [n for _, _, t in clf.blocks_ if hasattr(t, "feature_names_") for n in t.feature_names_]
+        assert any(str(n).startswith("cue:") for n in names)
     save_model(clf, tmp_path / "m", {})
     full, _ = load_model(tmp_path / "m")
     lean, _ = load_model(tmp_path / "m", lean=True)
