@@ -30,7 +30,41 @@ def load_config(path: Path | None) -> dict[str, Any]:
     if words not in WORD_TOKENIZERS:
         raise ConfigError(where=path, problem="invalid word_tokenizer", seen=words,
                           valid=", ".join(map(repr, WORD_TOKENIZERS)), todo="Fix [classifier] word_tokenizer")
+    for name, value in params.items():
+        _check_option(path, name, value, valid[name])
     return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
+
+
+#: Options that must be above (">") or at least ("≥") a bound; the rest only need their type.
+_BOUNDS: dict[str, tuple[str, float]] = {
+    "C": (">", 0), "meta_weight": (">", 0), "char_weight": (">", 0), "word_weight": (">", 0),
+    "group_weight_power": ("≥", 0), "min_groups": ("≥", 1), "max_char_features": ("≥", 1),
+    "max_word_features": ("≥", 1), "calibration_folds": ("≥", 0), "threshold_folds": ("≥", 0),
+}
+
+
+def _check_option(path: Path, name: str, value: Any, default: Any) -> None:
+    """Refuse a ``[classifier]`` value of the wrong type or out of range, before any training."""
+    todo = f"Fix [classifier] {name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(where=path, problem=f"{name} must be true or false", seen=value, valid="true, false",
+                              todo=todo)
+        return
+    if isinstance(default, (int, float)):
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(default, int)
+                                                                               and not isinstance(value, int)):
+            raise ConfigError(where=path, problem=f"{name} must be {kind}", seen=value, valid=kind, todo=todo)
+        op, bound = _BOUNDS.get(name, ("", 0))
+        if (op == ">" and not value > bound) or (op == "≥" and not value >= bound):
+            raise ConfigError(where=path, problem=f"{name} out of range", seen=value, valid=f"{kind} {op} {bound:g}",
+                              todo=todo)
+    if name in ("char_ngram_range",) and not (isinstance(value, list) and len(value) == 2
+                                              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                                      for v in value) and value[0] <= value[1]):
+        raise ConfigError(where=path, problem=f"{name} must be [smallest n, largest n]", seen=value,
+                          valid="two whole numbers >= 1, the first no larger than the second", todo=todo)
 
 
 def build_classifier(cfg: dict[str, Any]) -> StrategyClassifier:

@@ -106,6 +106,23 @@ def test_train_rejects_an_unknown_japanese_tokenizer_naming_the_config(tmp_path,
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("line,message", [
+    ('meta_weight = "two"', "meta_weight must be a number (got 'two'); valid: a number."),
+    ("meta_weight = -1.0", "meta_weight out of range (got -1.0); valid: a number > 0."),
+    ("min_groups = 1.5", "min_groups must be a whole number (got 1.5)"),
+    ("group_folds = 1", "group_folds must be true or false (got 1); valid: true, false."),
+    ("char_ngram_range = [3, 1]", "char_ngram_range must be [smallest n, largest n] (got [3, 1])"),
+])
+def test_train_refuses_a_classifier_option_of_the_wrong_type_or_range(tmp_path, tiny_corpus, line, message):
+    """One line naming the file, the value and what is valid; exit 1; no traceback, no model."""
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f"seed = 1\n[classifier]\n{line}\n", encoding="utf-8")
+    res = run("train", tiny_corpus, "-o", tmp_path / "m", "--config", cfg)
+    assert res.exit_code == 1
+    assert f"{cfg}: {message}" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_train_rejects_conflicting_annotations(tmp_path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"post_id": "1", "caption": "a", "labels": []}\n'
