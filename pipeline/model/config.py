@@ -17,6 +17,13 @@ def load_config(path: Path | None) -> dict[str, Any]:
     path = Path(path) if path else DEFAULT_CONFIG
     cfg = read_toml(path, what="config file", option="--config")
     params = cfg.get("classifier", {})
+    if not isinstance(params, dict):
+        raise ConfigError(where=path, problem="[classifier] must be a table of options", seen=params,
+                          valid="a [classifier] section with name = value lines", todo="Fix the training config")
+    seed = cfg.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(where=path, problem="seed must be a whole number", seen=seed, valid="an integer >= 0",
+                          todo="Fix seed in the training config")
     valid = StrategyClassifier().get_params()
     unknown = sorted(set(params) - set(valid))
     if unknown:
@@ -32,7 +39,7 @@ def load_config(path: Path | None) -> dict[str, Any]:
                           valid=", ".join(map(repr, WORD_TOKENIZERS)), todo="Fix [classifier] word_tokenizer")
     for name, value in params.items():
         _check_option(path, name, value, valid[name])
-    return {"seed": int(cfg.get("seed", 0)), "classifier": params, "path": str(path)}
+    return {"seed": seed, "classifier": params, "path": str(path)}
 
 
 #: Options that must be above (">") or at least ("≥") a bound; the rest only need their type.

@@ -123,6 +123,15 @@ def test_train_refuses_a_classifier_option_of_the_wrong_type_or_range(tmp_path, 
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("text,message", [('seed = "x"\n[classifier]\n', "seed must be a whole number (got 'x')"),
+                                          ("seed = 1\nclassifier = 3\n", "[classifier] must be a table of options")])
+def test_train_refuses_a_malformed_config(tmp_path, tiny_corpus, text, message):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(text, encoding="utf-8")
+    res = run("train", tiny_corpus, "-o", tmp_path / "m", "--config", cfg)
+    assert res.exit_code == 1 and f"{cfg}: {message}" in res.output and "Traceback" not in res.output
+
+
 def test_train_rejects_conflicting_annotations(tmp_path):
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"post_id": "1", "caption": "a", "labels": []}\n'
