@@ -77,7 +77,7 @@ def _model(languages: tuple[str, ...] | None = None):
         if languages is not None:
             identifier.set_languages(languages)
         # a new identifier over the restricted table only: the stock one also keeps the full
-        # 97-language table for set_languages(None), which we never call (39 MB as float32)
+        # 142-language table for set_languages(None), which we never call (57 MB as float32)
         identifier = _with_float32_table(identifier)
         _identifiers[languages] = identifier
     return identifier
@@ -94,11 +94,9 @@ def _with_float32_table(identifier):
     :data:`RULE` (the current, restricted table is converted, and the new identifier keeps no
     full table).  Other py3langid versions (other scoring code) keep their table as shipped.
     """
-    from importlib.metadata import version
-
     import numpy as np
 
-    if not version("py3langid").startswith("0.4.") or identifier.nb_ptc.dtype != np.float16:
+    if not _langid_is_0_4() or identifier.nb_ptc.dtype != np.float16:
         return identifier
     return type(identifier)(identifier.nb_ptc.astype(np.float32), identifier.nb_pc, list(identifier.nb_classes),
                             identifier.tk_nextmove, identifier.tk_output, norm_probs=True, tk_row=identifier.tk_row)

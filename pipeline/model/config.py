@@ -67,7 +67,7 @@ def _check_option(path: Path, name: str, value: Any, default: Any) -> None:
         if (op == ">" and not value > bound) or (op == "≥" and not value >= bound):
             raise ConfigError(where=path, problem=f"{name} out of range", seen=value, valid=f"{kind} {op} {bound:g}",
                               todo=todo)
-    if name in ("char_ngram_range",) and not (isinstance(value, list) and len(value) == 2
+    if name == "char_ngram_range" and not (isinstance(value, list) and len(value) == 2
                                               and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
                                                       for v in value) and value[0] <= value[1]):
         raise ConfigError(where=path, problem=f"{name} must be [smallest n, largest n]", seen=value,

@@ -246,19 +246,19 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         mask = np.ones(M.shape[1], dtype=bool)
         if self.min_groups > 1:
             mask = groups_per_column(M, groups) >= self.min_groups
-            M = (M @ sp.diags(mask.astype(M.dtype))).tocsr()
+            M = _masked(M, mask)
         weight = group_weights(groups, self.group_weight_power) if self.group_weight_power else None
-        models = []
+        models: list[Any] = []
         for j in range(Y.shape[1]):
-            model = self._label_model(Y[:, j], groups)
-            models.append(model.fit(M, Y[:, j], sample_weight=weight))
+            if Y[:, j].min() == Y[:, j].max():  # a threshold fold holding all of a label's positives
+                models.append(_ConstantLabel(float(Y[0, j])))
+                continue
+            models.append(self._label_model(Y[:, j], groups).fit(M, Y[:, j], sample_weight=weight))
         return ct, models, mask
 
     @staticmethod
     def _proba_core(ct: ColumnTransformer, models: list[Any], mask: np.ndarray, prepped: Any) -> np.ndarray:
-        M = ct.transform(prepped).tocsr()
-        if not mask.all():
-            M = (M @ sp.diags(mask.astype(M.dtype))).tocsr()
+        M = _masked(ct.transform(prepped).tocsr(), mask)
         return np.column_stack([m.predict_proba(M)[:, 1] for m in models])
 
     def fit(self, X: Any, y: Any, progress: Any = None) -> StrategyClassifier:
@@ -413,6 +413,23 @@ class StrategyClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.target_tags.multi_output = True
         return tags
+
+
+def _masked(M: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
+    """``M`` with the columns outside ``mask`` zeroed (``M`` itself when the mask keeps all)."""
+    return M if mask.all() else (M @ sp.diags(mask.astype(M.dtype))).tocsr()
+
+
+class _ConstantLabel:
+    """The score of a label that a threshold fold's training posts all have, or all lack
+    (what ``OneVsRestClassifier`` fitted for such a column before the estimator fitted its own)."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def predict_proba(self, M: Any) -> np.ndarray:
+        p = np.full(M.shape[0], self.p)
+        return np.column_stack([1 - p, p])
 
 
 def clone_classifier(clf: StrategyClassifier) -> StrategyClassifier:

@@ -165,3 +165,18 @@ def test_meta_weight_is_folded_into_the_coefficients(train_set):
                                est._proba_core(*core, est.prep_.transform(test)), rtol=1e-9, atol=1e-12)
     base = fast(threshold_folds=0, min_groups=2).fit(recs, Y)
     assert not np.allclose(base.predict_proba(test), est.predict_proba(test))
+
+
+def test_a_threshold_fold_without_a_label_positives_does_not_stop_training(train_set):
+    """A fold whose training posts hold none of a label's positives gets a constant score for that
+    label (0), as ``OneVsRestClassifier`` gave, instead of a "needs two classes" error."""
+    from pipeline.model.folds import fold_groups
+
+    recs, Y = train_set
+    est = fast(threshold_folds=0).fit(recs, Y)
+    frame = est.prep_.transform(recs)
+    Y0 = Y.copy()
+    Y0[:, 2] = 0
+    core = est._fit_core(frame, Y0, fold_groups(recs), frozenset())
+    P = est._proba_core(*core, frame.iloc[:20])
+    assert P.shape == (20, 3) and (P[:, 2] == 0).all() and (P[:, 0] > 0).any()
