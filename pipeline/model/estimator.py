@@ -21,7 +21,6 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.errors import TrainingDataError
@@ -30,43 +29,10 @@ from pipeline.features.preprocess import PostPreprocessor, _as_records, token_te
 from pipeline.features.vectorize import CharNgramTfidf, TokenNgramTfidf
 from pipeline.model.folds import fold_groups, group_folds, group_weights, groups_per_column
 from pipeline.model.rules import RULE_PRIOR, RULES, apply_rules, rule_hits  # noqa: F401  (re-exported)
+from pipeline.model.targets import THRESHOLD_GRID, best_thresholds, to_indicator  # noqa: F401  (re-exported)
 from pipeline.schema import labels as config_labels
 
 log = logging.getLogger(__name__)
-
-THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.01), 2)
-
-def to_indicator(y: Any, classes: tuple[str, ...]) -> np.ndarray:
-    """Label lists (``[["crisis_messaging"], []]``) or an indicator matrix → int array (n, n_labels).
-
-    Label names outside ``classes`` raise ``ValueError`` (``MultiLabelBinarizer`` would only warn).
-    """
-    if isinstance(y, np.ndarray) and y.ndim == 2:
-        return y.astype(int)
-    rows = list(y)
-    if rows and isinstance(rows[0], (list, tuple, set)):
-        unknown = sorted({str(c) for r in rows for c in r} - set(classes))
-        if unknown:
-            raise ValueError(f"labels must be among {', '.join(classes)}. Got {', '.join(unknown)} instead.")
-        return MultiLabelBinarizer(classes=list(classes)).fit_transform(rows).astype(int)
-    return np.asarray(rows, dtype=int).reshape(len(rows), -1) if rows else np.zeros((0, len(classes)), dtype=int)
-
-
-def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """Per-label threshold maximising F1 on out-of-fold probabilities (ties → closest to 0.5)."""
-    out = np.full(Y.shape[1], 0.5)
-    for j in range(Y.shape[1]):
-        best, best_f1 = 0.5, -1.0
-        for t in sorted(THRESHOLD_GRID, key=lambda t: abs(t - 0.5)):
-            pred = P[:, j] >= t
-            tp = int((pred & (Y[:, j] == 1)).sum())
-            denom = int(pred.sum()) + int(Y[:, j].sum())
-            f1 = 2 * tp / denom if denom else 0.0
-            if f1 > best_f1 + 1e-9:
-                best, best_f1 = float(t), f1
-        out[j] = best
-    return out
-
 
 class StrategyClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label diplomacy-strategy classifier over post records.
