@@ -13,14 +13,36 @@ from pipeline.model.estimator import StrategyClassifier
 DEFAULT_CONFIG = CONFIG_DIR / "train.toml"
 
 
-def load_config(path: Path | None) -> dict[str, Any]:
+#: How many ``extends`` a config may chain (a loop stops here instead of recursing forever).
+MAX_EXTENDS = 4
+
+
+def load_config(path: Path | None, *, _depth: int = 0) -> dict[str, Any]:
+    """Read and check a training config: ``seed`` and the ``[classifier]`` options of
+    :class:`~pipeline.model.estimator.StrategyClassifier`.
+
+    ``extends = "train.toml"`` (a path relative to the config's folder) starts from that config:
+    its seed and options hold unless this file sets them, so a variant states only what it changes
+    (``configs/train_fast.toml``). The options are checked after merging.
+    """
     path = Path(path) if path else DEFAULT_CONFIG
     cfg = read_toml(path, what="config file", option="--config")
+    base: dict[str, Any] = {"seed": 0, "classifier": {}}
+    extends = cfg.get("extends")
+    if extends is not None:
+        if not isinstance(extends, str) or not extends.strip():
+            raise ConfigError(where=path, problem="extends must name a config file", seen=extends,
+                              valid='a path relative to this file, e.g. "train.toml"', todo="Fix extends in the training config")
+        if _depth >= MAX_EXTENDS:
+            raise ConfigError(where=path, problem="too many configs extend each other (a loop?)", seen=extends,
+                              valid=f"at most {MAX_EXTENDS} in a chain", todo="Fix extends in the training configs")
+        base = load_config(path.parent / extends, _depth=_depth + 1)
     params = cfg.get("classifier", {})
     if not isinstance(params, dict):
         raise ConfigError(where=path, problem="[classifier] must be a table of options", seen=params,
                           valid="a [classifier] section with name = value lines", todo="Fix the training config")
-    seed = cfg.get("seed", 0)
+    params = {**base["classifier"], **params}
+    seed = cfg.get("seed", base["seed"])
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(where=path, problem="seed must be a whole number", seen=seed, valid="an integer >= 0",
                           todo="Fix seed in the training config")
@@ -39,7 +61,10 @@ def load_config(path: Path | None) -> dict[str, Any]:
                           valid=", ".join(map(repr, WORD_TOKENIZERS)), todo="Fix [classifier] word_tokenizer")
     for name, value in params.items():
         _check_option(path, name, value, valid[name])
-    return {"seed": seed, "classifier": params, "path": str(path)}
+    out = {"seed": seed, "classifier": params, "path": str(path)}
+    if extends is not None:
+        out["extends"] = extends
+    return out
 
 
 #: Options that must be above (">") or at least ("≥") a bound; the rest only need their type.
