@@ -61,9 +61,11 @@ wheel-check: $(VENV)/.installed-dev
 print-demo-inputs:
 	@echo $(DEMO_INPUTS)
 
-# Retrain the shipped model from the corpus with the fixed seed in configs/train.toml.
+# Retrain the shipped models from the corpus with the fixed seeds in configs/train.toml and
+# configs/train_fast.toml (each with its cross-validation figures).
 model: $(VENV)/.installed
 	$(BIN)/tiktok-diplomacy train corpora/diplomacy_strategies.jsonl -o models/default --cv 5
+	$(BIN)/tiktok-diplomacy train corpora/diplomacy_strategies.jsonl -o models/fast --config configs/train_fast.toml --cv 5
 
 clean:
 	rm -rf out .pytest_cache

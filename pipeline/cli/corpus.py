@@ -11,13 +11,11 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.options import FORMAT_CHOICES, ColumnOpt, FormatOpt, TranscriptsOpt, parse_columns
+from pipeline.cli.options import FORMAT_CHOICES, ColumnOpt, FormatOpt, ModelOpt, TranscriptsOpt, parse_columns
 
 corpus_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Build and grow annotated corpora with Label Studio, Prodigy, doccano or spreadsheets.")
 
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
-                                                  file_okay=False)]
 IMPORT_FORMATS = ("labelstudio", "prodigy", "doccano", "csv")
 
 

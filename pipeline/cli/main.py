@@ -29,6 +29,7 @@ from pipeline.cli.options import (  # noqa: F401 (re-exported)
     ColumnOpt,
     EngineOpt,
     FormatOpt,
+    ModelOpt,
     PartitionsOpt,
     SchedulerOpt,
     TranscriptsOpt,
@@ -55,10 +56,6 @@ def _version(value: bool) -> None:
 def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar="",
                                                 help="Show the version and exit.")] = False) -> None:
     """Classify TikTok posts by diplomacy communication strategy and report per actor."""
-
-
-ModelOpt = Annotated[Path | None, typer.Option("--model", help="Model directory (default: the shipped model in models/default).",
-                                                  file_okay=False)]
 
 
 @app.command()

@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.config import DEFAULT_MODEL_DIR, SHIPPED_MODELS, model_location, shipped_name
 from pipeline.errors import InputFileError, PipelineError
 from pipeline.ingest import IngestStats
 from pipeline.ingest.partitions import BLOCK_BYTES, Part, plan_parts
@@ -157,8 +157,10 @@ def _options(model_dir: Path | None, **kw: Any) -> Options:
     transcripts = kw.pop("transcripts", None)
     if transcripts and not Path(transcripts).is_dir():
         raise InputFileError(transcripts, "transcript directory not found", "Pass an existing folder to --transcripts.")
-    # The shipped model: each worker loads its own installed copy (same sha256 or the run stops)
-    given = str(Path(model_dir).resolve()) if model_dir != DEFAULT_MODEL_DIR else None
+    # A shipped model goes by name: each worker loads its own installed copy (same sha256 or the
+    # run stops); any other folder by its absolute path, which every worker must see
+    shipped = shipped_name(model_dir)
+    given = None if shipped == "default" else shipped or str(Path(model_dir).resolve())
     return Options(model_dir=given, model_sha256=str(meta.get("model_sha256")),
                    transcripts=str(Path(transcripts).resolve()) if transcripts else None, **kw)
 
@@ -276,7 +278,8 @@ def default_block(inputs: Sequence[Path], client: Any) -> int:
 def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path, rejects: Path, folder: bool,
                  progress: bool | None) -> LabelRun:
     """Both passes of :func:`label_files_dask` on ``client``; outputs renamed into place when complete."""
-    needed = {"model": str(Path(opts.model_dir) / META_FILE)} if opts.model_dir else {}
+    needed = ({"model": str(Path(opts.model_dir) / META_FILE)}
+              if opts.model_dir and opts.model_dir not in SHIPPED_MODELS else {})
     # paths as given (relative ones resolve against each worker's working directory), as the tasks open them
     needed.update({f"input {path}": path for path in dict.fromkeys(p.path for p in parts)})
     if opts.transcripts:
@@ -319,7 +322,7 @@ def _label_parts(client: Any, parts: Sequence[Part], opts: Options, output: Path
             if folder:
                 _finish_folder(output, len(parts), {"read": stats.read, "labelled": labelled,
                                                     "rejected": stats.rejected, "partitions": len(parts)})
-            mdir = Path(opts.model_dir) if opts.model_dir else DEFAULT_MODEL_DIR
+            mdir = model_location(opts.model_dir)
             prov = build_provenance(model_dir=mdir, meta=read_meta(mdir), inputs=inputs, rows=rows, output=output,
                                     labelled=labelled, rejected=stats.rejected,
                                     transcripts=Path(opts.transcripts) if opts.transcripts else None,

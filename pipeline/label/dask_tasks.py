@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.clean.text import clean_record
+from pipeline.config import model_location
 from pipeline.errors import ModelFileError, PipelineError
 from pipeline.ingest import DuplicateRuns, IngestStats, Reject, chunked, dups_flush_one, records as R
 from pipeline.ingest.normalise import normalise
@@ -50,7 +51,7 @@ class Options:
     columns: dict[str, str] | None = None
     fmt: str | None = None
     transcripts: str | None = None
-    model_dir: str | None = None
+    model_dir: str | None = None  # None: the shipped default; a shipped model's name; else an absolute path
     model_sha256: str = ""
     chunk_size: int = 10_000
     explain: bool = False
@@ -73,7 +74,8 @@ class PartResult:
 
 
 def worker_model(model_dir: str | None, sha256: str) -> Any:
-    """The model of ``model_dir``, loaded (and verified) once per worker process."""
+    """The model of ``model_dir`` (a folder, or a shipped model's name: this install's copy), loaded
+    (and verified) once per worker process."""
     model = _MODELS.get(sha256)
     if model is None:
         from pipeline.model.artefact import load_model  # lazy: pulls scikit-learn, in the worker only
@@ -81,7 +83,7 @@ def worker_model(model_dir: str | None, sha256: str) -> Any:
         with _LOCK:
             model = _MODELS.get(sha256)
             if model is None:
-                model, meta = load_model(model_dir)
+                model, meta = load_model(model_location(model_dir))
                 if meta.get("model_sha256") != sha256:
                     raise ModelFileError(f"{model_dir}: the model on worker {os.uname().nodename} (sha256 "
                                          f"{str(meta.get('model_sha256'))[:12]}…) is not the one the run started with "

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import __version__
-from pipeline.config import DEFAULT_MODEL_DIR
+from pipeline.config import DEFAULT_MODEL_DIR, SHIPPED_MODELS
 from pipeline.errors import ModelFileError
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,8 @@ def read_meta(model_dir: Path) -> dict[str, Any]:
     meta_path = model_dir / META_FILE
     if not model_dir.is_dir():
         raise ModelFileError(f"{model_dir}: model directory not found. Pass --model DIR of a model made by "
-                             "'tiktok-diplomacy train', or omit --model to use the shipped one.")
+                             f"'tiktok-diplomacy train' or the name of a shipped model ({', '.join(SHIPPED_MODELS)}), or omit "
+                             "--model to use the default.")
     if not meta_path.is_file():
         raise ModelFileError(f"{meta_path}: missing. A model directory needs {META_FILE} and {MODEL_FILE}; "
                              "retrain with 'tiktok-diplomacy train'.")

@@ -57,3 +57,22 @@ def test_user_errors_reach_the_client_as_picklable_pipeline_errors():
         task()
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == "a.csv: file is empty. Export it again."
+
+
+def test_a_shipped_model_travels_to_workers_by_name_and_others_by_absolute_path(tmp_path, monkeypatch):
+    """Each worker loads its own install's copy of a shipped model (as it does the default), so a
+    cluster needs no shared folder for ``--model fast``; any other folder must be seen at one path."""
+    import shutil
+
+    from pipeline.config import shipped_model_dir
+    from pipeline.label.dask_engine import _options
+    from pipeline.model.artefact import read_meta
+
+    assert _options(None).model_dir is None and _options(shipped_model_dir("default")).model_dir is None
+    fast = _options(shipped_model_dir("fast"))
+    assert fast.model_dir == "fast" and fast.model_sha256 == read_meta(shipped_model_dir("fast"))["model_sha256"]
+    model = T.worker_model(fast.model_dir, fast.model_sha256)
+    assert model.prep_.japanese_tokenizer == "multilingual"
+    shutil.copytree(shipped_model_dir("fast"), tmp_path / "copy")
+    monkeypatch.chdir(tmp_path)
+    assert _options("copy").model_dir == str(tmp_path / "copy")  # a copy is a folder like any other
