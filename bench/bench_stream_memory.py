@@ -1,6 +1,6 @@
 """Peak memory of `tiktok-diplomacy label` on a large JSONL: flat in file size when streaming.
 
-    .venv/bin/python bench/bench_stream_memory.py --posts 1000000 [--ingest-only]
+    .venv/bin/python bench/bench_stream_memory.py --posts 1000000 [--ingest-only] [--model fast]
 
 Writes a JSONL of N caption posts (real corpus posts re-sampled with fresh ids) to a temp dir,
 runs the CLI in a child process and prints the peak memory of it and every process it starts
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--ingest-only", action="store_true")
     ap.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="label --chunk-size (default: the CLI's)")
     ap.add_argument("--workers", type=int, default=None, help="label --workers (default: the CLI's own)")
+    ap.add_argument("--model", default=None, help="label --model: a model folder or a shipped model's name")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.jsonl"
@@ -52,10 +53,12 @@ def main() -> None:
                    str(Path(tmp) / "out.jsonl"), "--chunk-size", str(args.chunk_size)]
             if args.workers is not None:
                 cmd += ["--workers", str(args.workers)]
+            if args.model is not None:
+                cmd += ["--model", args.model]
         res = run_sampled(cmd, cwd=ROOT)
         secs = res.seconds
         print(res.stderr.strip().splitlines()[0] if res.stderr.strip() else "(no summary)")
-        mode = "ingest only" if args.ingest_only else f"label, chunk {args.chunk_size}"
+        mode = "ingest only" if args.ingest_only else f"label, chunk {args.chunk_size}, model {args.model or 'default'}"
         print(f"{args.posts:,} posts, {size / 1e6:,.0f} MB JSONL, {mode}: peak memory of all processes "
               f"{res.pss_mb:,.0f} MB PSS ({res.rss_mb:,.0f} MB summed RSS), {secs:,.0f} s "
               f"({args.posts / secs:,.0f} posts/s); exit {res.returncode}")

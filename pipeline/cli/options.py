@@ -25,7 +25,6 @@ TranscriptsOpt = Annotated[Path | None, typer.Option(help="Folder of subtitle fi
                                                         "text) named by video id.", file_okay=False)]
 
 
-
 def _model_dir(value: Path | None) -> Path | None:
     """``--model``: a model folder, or the name of a shipped model when no folder of that name is here."""
     if value is not None and str(value) in SHIPPED_MODELS and not value.exists():
