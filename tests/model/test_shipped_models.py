@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 from pipeline.cli.main import app
 from pipeline.config import CONFIG_DIR, SHIPPED_MODELS, shipped_model_dir
 from pipeline.corpus.read import corpus_sha256
+from pipeline.features.cues import config_cues
+from pipeline.features.registry import config_registries
 from pipeline.label.provenance import sidecar_path
 from pipeline.model.artefact import load_model, read_meta
 from pipeline.model.config import load_config
@@ -22,11 +24,15 @@ CONFIGS = {"default": CONFIG_DIR / "train.toml", "fast": CONFIG_DIR / "train_fas
 
 @pytest.mark.parametrize("name", SHIPPED_MODELS)
 def test_shipped_model_is_trained_on_the_corpus_and_config_of_this_checkout(name):
-    """A model retrained with other settings, or a corpus or config edited without `make model`, fails here."""
+    """A model retrained with other settings, or a corpus, config, cue table or registry edited
+    without `make model`, fails here (the cues and registries are copied into a model when it is trained)."""
     meta = read_meta(shipped_model_dir(name))
     cfg = load_config(CONFIGS[name])
     assert meta["training_corpus"]["sha256"] == corpus_sha256([CORPUS]), f"run `make model`: models/{name} is stale"
     assert meta["config"]["classifier"] == cfg["classifier"] and meta["config"]["seed"] == cfg["seed"]
+    model, _ = load_model(shipped_model_dir(name))
+    assert model.prep_.cues_ == config_cues(), f"configs/cues.toml changed since models/{name} was trained"
+    assert model.prep_.registries_ == config_registries(), f"configs/registries/ changed since models/{name} was trained"
     grouped = meta["metrics"]["cross_validation"]["grouped"]
     assert grouped["macro_f1"] > 0.6  # a real model, cross-validated by `make model`
 
