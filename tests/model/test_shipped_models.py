@@ -37,14 +37,6 @@ def test_shipped_model_is_trained_on_the_corpus_and_config_of_this_checkout(name
     assert grouped["macro_f1"] > 0.6  # a real model, cross-validated by `make model`
 
 
-def test_fast_model_differs_from_the_default_only_in_japanese_words():
-    default, fast = load_config(CONFIGS["default"]), load_config(CONFIGS["fast"])
-    changed = {k for k in default["classifier"].keys() | fast["classifier"].keys()
-               if default["classifier"].get(k) != fast["classifier"].get(k)}
-    assert changed == {"japanese_tokenizer"} and fast["classifier"]["japanese_tokenizer"] == "multilingual"
-    assert default["seed"] == fast["seed"]
-
-
 def test_label_with_a_shipped_model_by_name(tmp_path, monkeypatch):
     """`--model fast` picks models/fast from anywhere; its provenance names it; a folder named like
     a shipped model in the working directory is taken as the folder it is."""
